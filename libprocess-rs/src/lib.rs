@@ -1,0 +1,1 @@
+//! The actor runtime (issue 2).
