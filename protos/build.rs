@@ -37,6 +37,8 @@ fn main() {
     .expect("writing descriptor set");
     let mut config = prost_build::Config::new();
     config.enable_type_names();
+    // One file nesting every package as modules (`mesos::v1::scheduler`, `mesos::internal`, ...).
+    config.include_file("mesos_protos.rs");
     config
         .compile_fds(fds)
         .unwrap_or_else(|e| panic!("generating code: {e}"));
