@@ -12,5 +12,7 @@ pub use generated::mesos;
 pub use generated::mesos::v1;
 
 pub mod json;
+pub mod protobuf;
 pub mod recordio;
 pub mod resources;
+pub mod validation;
