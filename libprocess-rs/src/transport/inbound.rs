@@ -1,0 +1,137 @@
+//! Inbound HTTP: libprocess messages and per-process routes on one port.
+//!
+//! Answers to a message: `202` once it is in the mailbox (or dropped by a filter, or its name
+//! is unknown to an existing process, as libprocess does), `404` if no such process, `400`
+//! for a bad `Libprocess-From` or a body that does not decode, `413` for a body over the
+//! configured maximum. Paths containing `/..` get `404`. Idle connections are kept open
+//! (no keep-alive or first-request timer) because peers hold them as links.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::{KeepAlive, Method, StatusCode};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use futures::channel::oneshot;
+use futures::StreamExt;
+
+use crate::http::{percent_decode, Body, Request, Response};
+use crate::pid::Upid;
+use crate::runtime::{Core, Inbound};
+
+/// Builds the actix-web server for `core` on an already bound listener.
+pub(crate) fn server(
+    core: &Arc<Core>,
+    listener: std::net::TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
+    let data = web::Data::from(core.clone());
+    let max_body = core.max_body;
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .default_service(web::to(serve))
+    })
+    .workers(workers)
+    .keep_alive(KeepAlive::Os)
+    .client_request_timeout(Duration::ZERO)
+    .disable_signals()
+    .shutdown_timeout(0)
+    .listen(listener)?
+    .run())
+}
+
+fn is_message(req: &HttpRequest) -> bool {
+    req.method() == Method::POST
+        && (req.headers().contains_key("libprocess-from")
+            || req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ua| ua.starts_with("libprocess/")))
+}
+
+fn sender(req: &HttpRequest) -> Option<Upid> {
+    let text = match req.headers().get("libprocess-from") {
+        Some(v) => v.to_str().ok()?.to_string(),
+        None => req
+            .headers()
+            .get("user-agent")?
+            .to_str()
+            .ok()?
+            .strip_prefix("libprocess/")?
+            .to_string(),
+    };
+    text.trim().parse().ok()
+}
+
+async fn serve(req: HttpRequest, body: web::Bytes, core: web::Data<Core>) -> HttpResponse {
+    let path = req.path();
+    if path.contains("/..") {
+        return HttpResponse::NotFound().finish();
+    }
+    let trimmed = path.trim_start_matches('/');
+    let (first, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+    let id = percent_decode(first);
+
+    if is_message(&req) {
+        let Some(from) = sender(&req) else {
+            return HttpResponse::BadRequest().body("malformed sender upid");
+        };
+        let name = percent_decode(rest);
+        if name.is_empty() {
+            return HttpResponse::BadRequest().body("missing message name");
+        }
+        return match core.receive_encoded(from, &id, &name, &body) {
+            Inbound::Accepted => HttpResponse::Accepted().finish(),
+            Inbound::NoSuchProcess => HttpResponse::NotFound().finish(),
+            Inbound::Malformed(e) => HttpResponse::BadRequest().body(e.to_string()),
+        };
+    }
+
+    let (target, route) = if core.processes.contains_key(id.as_str()) {
+        (id, percent_decode(rest))
+    } else if let Some(delegate) = &core.delegate {
+        (delegate.clone(), percent_decode(trimmed))
+    } else {
+        return HttpResponse::NotFound().finish();
+    };
+    let request = Request {
+        method: req.method().as_str().to_ascii_uppercase(),
+        path: path.to_string(),
+        route,
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+        peer: req.peer_addr(),
+    };
+    let (tx, rx) = oneshot::channel();
+    if !core.http_to(&target, request, tx) {
+        return HttpResponse::NotFound().finish();
+    }
+    match rx.await {
+        Ok(resp) => into_actix(resp),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+fn into_actix(resp: Response) -> HttpResponse {
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (k, v) in &resp.headers {
+        builder.append_header((k.as_str(), v.as_str()));
+    }
+    match resp.body {
+        Body::Full(bytes) => builder.body(bytes),
+        Body::Stream(stream) => builder.streaming(stream.map(Ok::<_, std::convert::Infallible>)),
+    }
+}
