@@ -864,6 +864,10 @@ fn core_api_messages_are_registered_under_mesos_names() {
         "mesos.v1.maintenance.Schedule",
         "mesos.v1.allocator.InverseOfferStatus",
         "mesos.seccomp.ContainerSeccompProfile",
+        "mesos.v1.resource_provider.Call",
+        "mesos.v1.resource_provider.Event",
+        "mesos.internal.ResourceProviderCallMessage",
+        "mesos.resource_provider.registry.Registry",
     ] {
         message(&p, name);
     }
