@@ -95,7 +95,7 @@ pub enum JsonError {
         expected: &'static str,
     },
     /// A number does not fit the field's type (or is fractional for an integer).
-    #[error("field '{path}': number {value} is not a valid {expected}")]
+    #[error("field '{path}': number {value} cannot be stored in {expected}")]
     NumberOutOfRange {
         /// Dotted path of the field.
         path: String,
