@@ -1,7 +1,13 @@
 //! Validation shared by master and agent, with Mesos's error texts (from Mesos's
 //! `common/validation`). Resource validation lives with the `Resources` algebra.
 
+mod checks;
+mod executor;
+
 use crate::v1;
+
+pub use checks::{validate_check_info, validate_check_status_info, validate_health_check};
+pub use executor::validate_executor_call;
 
 /// A validation failure; the message is the text Mesos reports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,134 +120,127 @@ pub fn validate_volume(volume: &v1::Volume) -> Result<(), ValidationError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_rules() {
-        assert_eq!(
-            validate_id(""),
-            Err(ValidationError::new("ID must not be empty"))
-        );
-        assert_eq!(
-            validate_id(&"a".repeat(256)),
-            Err(ValidationError::new(
-                "ID must not be greater than 255 characters"
-            ))
-        );
-        assert!(validate_id(&"a".repeat(255)).is_ok());
-        assert_eq!(
-            validate_id("."),
-            Err(ValidationError::new("'.' is disallowed"))
-        );
-        assert_eq!(
-            validate_id(".."),
-            Err(ValidationError::new("'..' is disallowed"))
-        );
-        for bad in ["a/b", "a\\b", "a\nb", "tab\there", "nul\0", "del\u{7f}"] {
-            assert_eq!(
-                validate_id(bad),
-                Err(ValidationError(format!(
-                    "'{bad}' contains invalid characters"
-                ))),
-                "{bad:?}"
-            );
-        }
-        // Mesos allows spaces, dots inside a name and non-ASCII text.
-        for good in ["my task", "a.b", "...", "tâche-1", "4f7c-0000-S2"] {
-            assert!(validate_id(good).is_ok(), "{good:?}");
+/// Validates the variables of an `Environment`: each carries exactly the member its type
+/// asks for, and secret values cannot hold NUL bytes.
+pub fn validate_environment(environment: &v1::Environment) -> Result<(), ValidationError> {
+    use v1::environment::variable::Type;
+    for variable in &environment.variables {
+        let name = &variable.name;
+        // An unset type reads as VALUE, the field's declared default.
+        match variable.r#type() {
+            Type::Secret => {
+                let Some(secret) = &variable.secret else {
+                    return Err(ValidationError(format!(
+                        "Environment variable '{name}' of type 'SECRET' must have a secret set"
+                    )));
+                };
+                if variable.value.is_some() {
+                    return Err(ValidationError(format!(
+                        "Environment variable '{name}' of type 'SECRET' must not have a value set"
+                    )));
+                }
+                if let Err(e) = validate_secret(secret) {
+                    return Err(ValidationError(format!(
+                        "Environment variable '{name}' specifies an invalid secret: {e}"
+                    )));
+                }
+                if secret.value.as_ref().is_some_and(|v| v.data.contains(&0)) {
+                    return Err(ValidationError(format!(
+                        "Environment variable '{name}' specifies a secret containing null \
+                         bytes, which is not allowed in the environment"
+                    )));
+                }
+            }
+            Type::Value => {
+                if variable.value.is_none() {
+                    return Err(ValidationError(format!(
+                        "Environment variable '{name}' of type 'VALUE' must have a value set"
+                    )));
+                }
+                if variable.secret.is_some() {
+                    return Err(ValidationError(format!(
+                        "Environment variable '{name}' of type 'VALUE' must not have a secret set"
+                    )));
+                }
+            }
+            Type::Unknown => {
+                return Err(ValidationError::new(
+                    "Environment variable of type 'UNKNOWN' is not allowed",
+                ))
+            }
         }
     }
+    Ok(())
+}
 
-    #[test]
-    fn secret_members_match_type() {
-        use v1::secret::{Reference, Type, Value};
-        let reference = Some(Reference {
-            name: "db".into(),
-            key: None,
-        });
-        let value = Some(Value {
-            data: b"pw".to_vec(),
-        });
-        let secret = |t: Type, r: Option<Reference>, v: Option<Value>| v1::Secret {
-            r#type: Some(t as i32),
-            reference: r,
-            value: v,
-        };
-        assert!(validate_secret(&secret(Type::Reference, reference.clone(), None)).is_ok());
-        assert!(validate_secret(&secret(Type::Value, None, value.clone())).is_ok());
-        assert_eq!(
-            validate_secret(&secret(Type::Reference, None, None))
-                .unwrap_err()
-                .0,
-            "Secret of type REFERENCE must have the 'reference' field set"
-        );
-        assert_eq!(
-            validate_secret(&secret(Type::Reference, reference.clone(), value.clone()))
-                .unwrap_err()
-                .0,
-            "Secret 'db' of type REFERENCE must not have the 'value' field set"
-        );
-        assert_eq!(
-            validate_secret(&secret(Type::Value, None, None))
-                .unwrap_err()
-                .0,
-            "Secret of type VALUE must have the 'value' field set"
-        );
-        assert_eq!(
-            validate_secret(&secret(Type::Value, reference, value))
-                .unwrap_err()
-                .0,
-            "Secret of type VALUE must not have the 'reference' field set"
-        );
-    }
-
-    #[test]
-    fn volume_origin_and_source() {
-        use v1::volume::{source, Mode, Source};
-        let base = v1::Volume {
-            mode: Mode::Rw as i32,
-            container_path: "data".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            validate_volume(&base).unwrap_err().0,
-            "Only one of them should be set: 'host_path', 'image' and 'source'"
-        );
-        let host = v1::Volume {
-            host_path: Some("/tmp".into()),
-            ..base.clone()
-        };
-        assert!(validate_volume(&host).is_ok());
-        let both = v1::Volume {
-            source: Some(Source::default()),
-            ..host
-        };
-        assert!(validate_volume(&both).is_err());
-        let sandbox = |member: bool| v1::Volume {
-            source: Some(Source {
-                r#type: Some(source::Type::SandboxPath as i32),
-                sandbox_path: member.then(|| source::SandboxPath {
-                    r#type: Some(source::sandbox_path::Type::Self_ as i32),
-                    path: "x".into(),
-                }),
-                ..Default::default()
-            }),
-            ..base.clone()
-        };
-        assert!(validate_volume(&sandbox(true)).is_ok());
-        assert_eq!(
-            validate_volume(&sandbox(false)).unwrap_err().0,
-            "'source.sandbox_path' is not set for SANDBOX_PATH volume"
-        );
-        let unknown = v1::Volume {
-            source: Some(Source::default()),
-            ..base
-        };
-        assert_eq!(
-            validate_volume(&unknown).unwrap_err().0,
-            "'source.type' is unknown"
-        );
+/// Validates a `CommandInfo` (today: its environment).
+pub fn validate_command_info(command: &v1::CommandInfo) -> Result<(), ValidationError> {
+    match &command.environment {
+        Some(environment) => validate_environment(environment),
+        None => Ok(()),
     }
 }
+
+/// Validates a `ContainerInfo`: its volumes, and for DOCKER a `docker` member without a
+/// `name` parameter (the Docker containerizer names containers itself).
+pub fn validate_container_info(container: &v1::ContainerInfo) -> Result<(), ValidationError> {
+    for volume in &container.volumes {
+        validate_volume(volume).map_err(|e| ValidationError(format!("Invalid volume: {e}")))?;
+    }
+    if container.r#type == v1::container_info::Type::Docker as i32 {
+        let Some(docker) = &container.docker else {
+            return Err(ValidationError::new(
+                "DockerInfo 'docker' is not set for DOCKER typed ContainerInfo",
+            ));
+        };
+        if docker.parameters.iter().any(|p| p.key == "name") {
+            return Err(ValidationError::new(
+                "Parameter in DockerInfo must not be 'name'",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a scalar given as input (quantities, weights): finite, normal or zero, and
+/// not negative.
+pub fn validate_input_scalar_value(value: f64) -> Result<(), ValidationError> {
+    use std::num::FpCategory;
+    match value.classify() {
+        FpCategory::Infinite => Err(ValidationError::new("Infinite values not supported")),
+        FpCategory::Nan => Err(ValidationError::new("NaN not supported")),
+        FpCategory::Subnormal => Err(ValidationError::new("Subnormal values not supported")),
+        FpCategory::Zero => Ok(()),
+        FpCategory::Normal if value < 0.0 => {
+            Err(ValidationError::new("Negative values not supported"))
+        }
+        FpCategory::Normal => Ok(()),
+    }
+}
+
+/// Validates `OfferFilters`: every alternative of `min_allocatable_resources` names at
+/// least one quantity, and each quantity is a valid input scalar.
+pub fn validate_offer_filters(filters: &v1::OfferFilters) -> Result<(), ValidationError> {
+    let Some(min) = &filters.min_allocatable_resources else {
+        return Ok(());
+    };
+    for alternative in &min.quantities {
+        if alternative.quantities.is_empty() {
+            return Err(ValidationError::new(
+                "Resource quantities must contain at least one quantity",
+            ));
+        }
+        // Sorted so the first error reported does not depend on hash order.
+        let mut entries: Vec<_> = alternative.quantities.iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, scalar) in entries {
+            validate_input_scalar_value(scalar.value).map_err(|e| {
+                ValidationError(format!("Invalid resource quantity for '{name}': {e}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
