@@ -1,1 +1,3 @@
-//! Not built yet: see the open issues.
+//! The Mesos master: frameworks, agents, offers, registrar and HTTP APIs.
+
+pub mod flags;
