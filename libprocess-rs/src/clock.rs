@@ -317,13 +317,20 @@ impl Clock {
         }
     }
 
-    /// Runs `fut`, giving up with [`Elapsed`] once `d` of clock time has passed.
-    pub async fn timeout<F: Future>(&self, d: Duration, fut: F) -> Result<F::Output, Elapsed> {
+    /// Runs `fut`, giving up with [`Elapsed`] once `d` of clock time has passed (counted
+    /// from this call).
+    pub fn timeout<F: Future>(
+        &self,
+        d: Duration,
+        fut: F,
+    ) -> impl Future<Output = Result<F::Output, Elapsed>> {
         let sleep = self.sleep(d);
-        futures::pin_mut!(fut);
-        match futures::future::select(fut, sleep).await {
-            futures::future::Either::Left((out, _)) => Ok(out),
-            futures::future::Either::Right(_) => Err(Elapsed),
+        async move {
+            futures::pin_mut!(fut);
+            match futures::future::select(fut, sleep).await {
+                futures::future::Either::Left((out, _)) => Ok(out),
+                futures::future::Either::Right(_) => Err(Elapsed),
+            }
         }
     }
 

@@ -245,7 +245,7 @@ fn runtime_thread(
             let _ = a.join();
         }
         core.peers.lock().clear();
-        let _ = core.done.send(true);
+        core.done.send_replace(true);
     }
 }
 
@@ -648,7 +648,7 @@ impl Runtime {
                 }
             });
             if !spawned {
-                let _ = core.done.send(true);
+                core.done.send_replace(true);
             }
         }
         let mut done = core.done.subscribe();
