@@ -1,3 +1,7 @@
 //! The Mesos master: frameworks, agents, offers, registrar and HTTP APIs.
 
 pub mod flags;
+pub mod state;
+pub mod status;
+#[doc(hidden)]
+pub mod testing;

@@ -1,0 +1,181 @@
+//! Refused-offer ("decline") filters: after a framework declines resources of an agent for
+//! a role, later candidates from that agent that are a subset of what it refused are
+//! withheld from it until the filter expires. Filters live with their agent so a walk
+//! looks them up per agent; expiries sit in one min-heap swept at the start of a cycle.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use mesos_protos::resources::Resources;
+
+use super::quantities::Quantities;
+use super::roles::RoleId;
+use super::state::{AgentIdx, FwIdx, HierarchicalAllocator};
+
+/// One refused set.
+#[derive(Clone, Debug)]
+pub(crate) struct Filter {
+    pub refused: Resources,
+    pub refused_q: Quantities,
+    pub expires: Duration,
+    pub seq: u64,
+}
+
+/// The filters on one agent, by (framework, role).
+#[derive(Debug, Default)]
+pub(crate) struct AgentFilters {
+    pub by_key: HashMap<(FwIdx, RoleId), Vec<Filter>>,
+    /// Bumped whenever a filter goes away (so cached "all filtered" results are redone).
+    pub version: u64,
+}
+
+impl AgentFilters {
+    /// True if a live filter of (`fw`, `role`) covers `candidate`.
+    pub fn filters(
+        &self,
+        fw: FwIdx,
+        role: RoleId,
+        candidate: &Resources,
+        candidate_q: &Quantities,
+        now: Duration,
+    ) -> bool {
+        let Some(list) = self.by_key.get(&(fw, role)) else {
+            return false;
+        };
+        list.iter().any(|f| {
+            f.expires > now && f.refused_q.contains(candidate_q) && f.refused.contains(candidate)
+        })
+    }
+
+    /// True if (`fw`, `role`) has any filter here.
+    #[inline]
+    pub fn has_any(&self, fw: FwIdx, role: RoleId) -> bool {
+        !self.by_key.is_empty() && self.by_key.contains_key(&(fw, role))
+    }
+}
+
+/// A heap entry: when a filter expires (earliest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Expiry {
+    pub at: Duration,
+    pub seq: u64,
+    pub agent: AgentIdx,
+    pub fw: FwIdx,
+    pub role: RoleId,
+}
+
+impl Ord for Expiry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: `BinaryHeap` is a max-heap and the earliest expiry must come out first.
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+impl PartialOrd for Expiry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl HierarchicalAllocator {
+    /// Installs a filter refusing `refused` (without allocation info) until `expires`.
+    pub(crate) fn add_filter(
+        &mut self,
+        agent: AgentIdx,
+        fw: FwIdx,
+        role: RoleId,
+        refused: Resources,
+        expires: Duration,
+    ) {
+        self.filter_seq += 1;
+        let seq = self.filter_seq;
+        let refused_q = self.split(&refused).all;
+        self.agent_mut(agent)
+            .filters
+            .by_key
+            .entry((fw, role))
+            .or_default()
+            .push(Filter {
+                refused,
+                refused_q,
+                expires,
+                seq,
+            });
+        self.fw_mut(fw).filter_agents.insert(agent);
+        self.expiries.push(Expiry {
+            at: expires,
+            seq,
+            agent,
+            fw,
+            role,
+        });
+    }
+
+    /// Removes filters whose time has come.
+    pub(crate) fn expire_filters(&mut self, now: Duration) {
+        while let Some(top) = self.expiries.peek().copied() {
+            if top.at > now {
+                break;
+            }
+            self.expiries.pop();
+            let Some(Some(a)) = self.agents.get_mut(top.agent) else {
+                continue;
+            };
+            let mut removed = false;
+            let mut emptied = false;
+            if let Some(list) = a.filters.by_key.get_mut(&(top.fw, top.role)) {
+                let before = list.len();
+                list.retain(|f| f.seq != top.seq);
+                removed = list.len() != before;
+                emptied = list.is_empty();
+            }
+            if emptied {
+                a.filters.by_key.remove(&(top.fw, top.role));
+            }
+            if removed {
+                a.filters.version += 1;
+                let still = a.filters.by_key.keys().any(|(f, _)| *f == top.fw);
+                if !still {
+                    if let Some(Some(f)) = self.frameworks.get_mut(top.fw) {
+                        f.filter_agents.remove(&top.agent);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the filters of `fw` for the given roles (all roles when `None`).
+    pub(crate) fn clear_filters(&mut self, fw: FwIdx, roles: Option<&[RoleId]>) {
+        let agents: Vec<AgentIdx> = self.fw(fw).filter_agents.iter().copied().collect();
+        for agent in agents {
+            let Some(Some(a)) = self.agents.get_mut(agent) else {
+                continue;
+            };
+            let before = a.filters.by_key.len();
+            a.filters
+                .by_key
+                .retain(|(f, r), _| *f != fw || roles.is_some_and(|rs| !rs.contains(r)));
+            if a.filters.by_key.len() != before {
+                a.filters.version += 1;
+            }
+            if !a.filters.by_key.keys().any(|(f, _)| *f == fw) {
+                self.fw_mut(fw).filter_agents.remove(&agent);
+            }
+        }
+    }
+
+    /// Active filters per role name (for the `offer_filters/roles/<role>/active` metric).
+    pub(crate) fn filter_counts(&self, now: Duration) -> HashMap<String, usize> {
+        let mut out: HashMap<String, usize> = HashMap::new();
+        for a in self.agents.iter().flatten() {
+            for ((_, role), list) in &a.filters.by_key {
+                let live = list.iter().filter(|f| f.expires > now).count();
+                if live > 0 {
+                    *out.entry(self.roles.node(*role).name.clone()).or_default() += live;
+                }
+            }
+        }
+        out
+    }
+}

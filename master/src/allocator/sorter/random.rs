@@ -1,0 +1,131 @@
+//! Weighted random order: at each level of the tree, active children are shuffled with
+//! probability proportional to their weight (each walk draws a fresh order from the
+//! seeded generator, so runs replay exactly).
+
+use super::tree::{Tree, ROOT};
+use super::{ClientId, SortCursor, Sorter};
+use crate::allocator::quantities::Quantities;
+use crate::allocator::rng::SeededRng;
+
+/// The random sorter (`--role_sorter=random`).
+#[derive(Debug)]
+pub struct RandomSorter {
+    tree: Tree,
+    rng: SeededRng,
+}
+
+impl RandomSorter {
+    /// A sorter drawing its orders from `seed`.
+    pub fn new(share_mask: u32, seed: u64) -> Self {
+        RandomSorter {
+            tree: Tree::new(share_mask, false),
+            rng: SeededRng::new(seed),
+        }
+    }
+
+    fn fill(&mut self, node: usize, out: &mut Vec<ClientId>) {
+        // Efraimidis–Spirakis: sorting by u^(1/w) descending is a weighted shuffle.
+        let mut keyed: Vec<(f64, usize)> = self
+            .tree
+            .n(node)
+            .children
+            .iter()
+            .copied()
+            .filter(|c| self.tree.n(*c).active_leaves > 0)
+            .map(|c| (c, self.tree.n(c).weight.max(f64::MIN_POSITIVE)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(c, w)| (self.rng.next_unit().ln() / w, c))
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (_, c) in keyed {
+            match self.tree.n(c).client {
+                Some(client) => out.push(client),
+                None => self.fill(c, out),
+            }
+        }
+    }
+}
+
+impl Sorter for RandomSorter {
+    fn add(&mut self, client: ClientId, path: &str) {
+        self.tree.add(client, path);
+    }
+
+    fn remove(&mut self, client: ClientId) {
+        self.tree.remove(client);
+    }
+
+    fn activate(&mut self, client: ClientId) {
+        self.tree.set_active(client, true);
+    }
+
+    fn deactivate(&mut self, client: ClientId) {
+        self.tree.set_active(client, false);
+    }
+
+    fn update_weight(&mut self, path: &str, weight: f64) {
+        self.tree.update_weight(path, weight);
+    }
+
+    fn allocated(&mut self, client: ClientId, q: &Quantities) {
+        if let Some(leaf) = self.tree.leaf(client) {
+            self.tree.add_allocation(leaf, q, true);
+        }
+    }
+
+    fn unallocated(&mut self, client: ClientId, q: &Quantities) {
+        if let Some(leaf) = self.tree.leaf(client) {
+            self.tree.add_allocation(leaf, q, false);
+        }
+    }
+
+    fn allocation(&self, client: ClientId) -> Option<&Quantities> {
+        self.tree.leaf(client).map(|l| &self.tree.n(l).allocation)
+    }
+
+    fn set_total(&mut self, total: &Quantities) {
+        self.tree.set_total(total);
+    }
+
+    fn set_share_mask(&mut self, mask: u32) {
+        self.tree.set_mask(mask);
+    }
+
+    fn next(&mut self, cursor: &mut SortCursor) -> Option<ClientId> {
+        if !cursor.started {
+            cursor.started = true;
+            cursor.pos = 0;
+            let mut out = std::mem::take(&mut cursor.snapshot);
+            out.clear();
+            self.fill(ROOT, &mut out);
+            cursor.snapshot = out;
+        }
+        while cursor.pos < cursor.snapshot.len() {
+            let c = cursor.snapshot[cursor.pos];
+            cursor.pos += 1;
+            if self.tree.is_active(c) {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn share(&self, client: ClientId) -> f64 {
+        self.tree
+            .leaf(client)
+            .map_or(0.0, |l| self.tree.share_of(l))
+    }
+
+    fn contains(&self, client: ClientId) -> bool {
+        self.tree.leaf(client).is_some()
+    }
+
+    fn count(&self) -> usize {
+        self.tree.count
+    }
+
+    fn active_count(&self) -> usize {
+        self.tree.n(ROOT).active_leaves
+    }
+}
