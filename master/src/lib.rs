@@ -1,5 +1,6 @@
 //! The Mesos master: frameworks, agents, offers, registrar and HTTP APIs.
 
+pub mod allocator;
 pub mod flags;
 pub mod state;
 pub mod status;
