@@ -2,7 +2,10 @@
 
 pub mod allocator;
 pub mod flags;
+pub mod offers;
+pub mod reconcile;
 pub mod state;
 pub mod status;
+pub mod validation;
 #[doc(hidden)]
 pub mod testing;

@@ -173,3 +173,17 @@ pub fn offer_entry(
         created: 1.0,
     }
 }
+
+/// Resources from text, allocated to `role` (as offered resources are).
+pub fn alloc_res(text: &str, role: &str) -> Vec<v1::Resource> {
+    let mut r = Resources::from_resources(&res(text));
+    r.allocate(role);
+    r.to_vec()
+}
+
+/// A task whose resources are allocated to `*`, as the master normalises them.
+pub fn alloc_task(id: &str, agent_id: &str, resources: &str) -> v1::TaskInfo {
+    let mut t = task_info(id, agent_id, resources);
+    t.resources = alloc_res(resources, "*");
+    t
+}
