@@ -181,14 +181,11 @@ impl HierarchicalAllocator {
         let mut cursor = SortCursor::new();
         let mut visited = 0usize;
         let mut all_filtered = true;
-        loop {
-            let Some(fw) = self
-                .fw_sorters
-                .get_mut(&role)
-                .and_then(|rf| rf.sorter.next(&mut cursor))
-            else {
-                break;
-            };
+        while let Some(fw) = self
+            .fw_sorters
+            .get_mut(&role)
+            .and_then(|rf| rf.sorter.next(&mut cursor))
+        {
             visited += 1;
             match self.consider(pass, agent, role, fw, stage) {
                 Outcome::Allocated => {

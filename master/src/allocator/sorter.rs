@@ -20,12 +20,15 @@ use super::quantities::Quantities;
 /// A caller-chosen dense id for a client (the allocator uses role ids and framework ids).
 pub type ClientId = usize;
 
+/// One level of a DRF walk: the node and the last child key returned under it.
+pub(crate) type WalkLevel = (usize, Option<(u64, u64, usize)>);
+
 /// Position of a walk over a sorter's order; create one per walk with [`SortCursor::new`].
 #[derive(Clone, Debug, Default)]
 pub struct SortCursor {
     pub(crate) started: bool,
     pub(crate) id: u64,
-    pub(crate) stack: Vec<(usize, Option<(u64, u64, usize)>)>,
+    pub(crate) stack: Vec<WalkLevel>,
     pub(crate) snapshot: Vec<ClientId>,
     pub(crate) pos: usize,
 }
