@@ -9,6 +9,13 @@
 //! zero is removed. Conversion to `v1::Resource` happens only at the boundaries, always
 //! in post-refinement form (`reservations[]`); see [`convert_resource_format`] for the
 //! pre-refinement wire form.
+//!
+//! For the allocator: keep one `Resources` per agent (total, allocated per framework/role)
+//! and keep cluster or role totals as [`ResourceQuantities`] (`Resources::quantities()` /
+//! `scalar_quantities()`), never as a `Resources` summed over agents, which would merge
+//! ranges and volumes that must stay apart. `--min_allocatable_resources` parses with
+//! [`parse_min_allocatable_resources`] and is checked with
+//! [`Resources::contains_quantities`].
 
 // `Resource.role` is deprecated in the schema but is the pre-refinement wire format,
 // which this module must read and write.

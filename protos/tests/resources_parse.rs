@@ -10,6 +10,7 @@ use mesos_protos::resources::{
 };
 use mesos_protos::v1;
 use mesos_protos::v1::resource::{disk_info, reservation_info, DiskInfo, ReservationInfo};
+use proptest::prelude::*;
 
 fn parse_err(text: &str) -> String {
     Resources::parse(text, "*").unwrap_err().to_string()
@@ -301,4 +302,20 @@ fn quantities_and_limits_parse() {
     );
     assert!(ResourceLimits::new().contains(&l));
     assert!(!l.contains(&ResourceLimits::new()));
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(text in "[a-z0-9:;()\\[\\]{},. *-]{0,40}") {
+        if let Ok(rs) = Resources::parse(&text, "*") {
+            // Whatever parses is valid and survives a protobuf round trip.
+            prop_assert!(validate_resources(&rs.to_vec()).is_ok());
+            prop_assert_eq!(Resources::from(rs.to_vec()), rs);
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(text in "\\[(\\{\"name\":\"[a-z]{0,3}\",\"type\":\"(SCALAR|RANGES|SET|TEXT)\",\"(scalar|ranges|set)\":\\{[^}]{0,20}\\}\\},?){0,3}\\]") {
+        let _ = Resources::parse(&text, "*");
+    }
 }

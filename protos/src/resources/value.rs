@@ -77,6 +77,9 @@ pub struct Range {
 impl Range {
     /// Number of values in the range.
     pub const fn count(self) -> u64 {
+        if self.end < self.begin {
+            return 0;
+        }
         // `end - begin + 1` overflows only for the full u64 span.
         (self.end - self.begin).saturating_add(1)
     }
