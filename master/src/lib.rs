@@ -4,6 +4,7 @@ pub mod allocator;
 pub mod flags;
 pub mod offers;
 pub mod reconcile;
+pub mod registrar;
 pub mod state;
 pub mod status;
 pub mod validation;
