@@ -242,6 +242,11 @@ impl Filters {
         self.active.store(0, Ordering::Release);
     }
 
+    /// True if any filter is installed.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire) > 0
+    }
+
     /// Runs the message filters; true if the message must be dropped.
     pub(crate) fn check_message(&self, from: &Upid, to: &Upid, msg: &(dyn Any + Send)) -> bool {
         if self.active.load(Ordering::Acquire) == 0 {

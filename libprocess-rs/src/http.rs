@@ -6,6 +6,7 @@
 //! streaming body fed from a channel (for RecordIO event streams). If the first segment names
 //! no process, the runtime's *delegate* id is prefixed (`/state` → `/master/state`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -49,8 +50,8 @@ impl Request {
             .map(|p| {
                 let (k, v) = p.split_once('=').unwrap_or((p, ""));
                 (
-                    percent_decode(&k.replace('+', " ")),
-                    percent_decode(&v.replace('+', " ")),
+                    percent_decode(&k.replace('+', " ")).into_owned(),
+                    percent_decode(&v.replace('+', " ")).into_owned(),
                 )
             })
             .collect()
@@ -172,9 +173,9 @@ impl From<Response> for Reply {
 }
 
 /// Percent-decodes `s` (invalid escapes are kept verbatim; invalid UTF-8 is replaced).
-pub fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -191,36 +192,43 @@ pub fn percent_decode(s: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Percent-encodes the bytes of a path segment that cannot appear raw in a request path.
 pub(crate) fn percent_encode_segment(s: &str, out: &mut Vec<u8>) {
+    if s.bytes().all(keep_raw) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
     for &b in s.as_bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b':'
-                    | b'@'
-            );
-        if keep {
+        if keep_raw(b) {
             out.push(b);
         } else {
             out.extend_from_slice(format!("%{b:02X}").as_bytes());
         }
     }
+}
+
+fn keep_raw(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+        )
 }

@@ -15,29 +15,40 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 /// The address of one process: its id plus the address of the runtime that hosts it.
+///
+/// The text form is computed once and shared by clones, because the transport writes it into
+/// every outgoing request.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Upid {
-    id: Arc<str>,
+    text: Arc<str>,
+    id_len: usize,
     addr: SocketAddr,
 }
 
 impl Upid {
     /// A UPID from an id and the hosting runtime's address.
-    pub fn new(id: impl Into<Arc<str>>, addr: SocketAddr) -> Self {
+    pub fn new(id: impl AsRef<str>, addr: SocketAddr) -> Self {
+        let id = id.as_ref();
         Upid {
-            id: id.into(),
+            text: format!("{id}@{addr}").into(),
+            id_len: id.len(),
             addr,
         }
     }
 
     /// The process id (the part before `@`); empty for an anonymous sender.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.text[..self.id_len]
     }
 
-    /// The shared id string (cheap to clone).
-    pub fn id_arc(&self) -> &Arc<str> {
-        &self.id
+    /// The text form `id@ip:port`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text form of the address (`ip:port`).
+    pub fn address_str(&self) -> &str {
+        &self.text[self.id_len + 1..]
     }
 
     /// The socket address of the runtime hosting this process.
@@ -57,13 +68,13 @@ impl Upid {
 
     /// True for the anonymous sender (empty id).
     pub fn is_anonymous(&self) -> bool {
-        self.id.is_empty()
+        self.id_len == 0
     }
 }
 
 impl fmt::Display for Upid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.id, self.addr)
+        f.write_str(&self.text)
     }
 }
 

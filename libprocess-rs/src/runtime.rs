@@ -203,6 +203,7 @@ fn runtime_thread(
         let core = Arc::new_cyclic(|me| Core {
             me: me.clone(),
             addr,
+            anonymous: Upid::new("", addr),
             clock: b.clock.clone().unwrap_or_default(),
             processes: DashMap::new(),
             ids: IdGenerator::new(),
@@ -253,6 +254,7 @@ fn runtime_thread(
 pub(crate) struct Core {
     pub(crate) me: Weak<Core>,
     pub(crate) addr: SocketAddr,
+    anonymous: Upid,
     clock: Clock,
     pub(crate) processes: DashMap<Arc<str>, Arc<dyn AnyMailbox>>,
     ids: IdGenerator,
@@ -261,7 +263,7 @@ pub(crate) struct Core {
     metrics: Metrics,
     pub(crate) filters: Filters,
     pub(crate) peers: Mutex<HashMap<SocketAddr, Peer>>,
-    local_links: Mutex<HashMap<Arc<str>, Vec<Upid>>>,
+    local_links: Mutex<HashMap<String, Vec<Upid>>>,
     pub(crate) network: Option<Network>,
     workers: Vec<ArbiterHandle>,
     next_worker: AtomicUsize,
@@ -343,9 +345,12 @@ impl Core {
             }
             Some(Err(e)) => Inbound::Malformed(e),
             Some(Ok(msg)) => {
-                let to = Upid::new(entry.key().clone(), self.addr);
-                if self.filters.check_message(&from, &to, &*msg) {
-                    tracing::debug!(%from, %to, message = name, "message dropped by a filter");
+                if self.filters.is_active()
+                    && self
+                        .filters
+                        .check_message(&from, &Upid::new(entry.key(), self.addr), &*msg)
+                {
+                    tracing::debug!(%from, to = to_id, message = name, "message dropped by a filter");
                 } else {
                     entry.deliver(from, msg);
                 }
@@ -382,7 +387,7 @@ impl Core {
         if linkee.address() == self.addr {
             let mut links = self.local_links.lock();
             if self.processes.contains_key(linkee.id()) {
-                let list = links.entry(linkee.id_arc().clone()).or_default();
+                let list = links.entry(linkee.id().to_string()).or_default();
                 if !list.contains(linker) {
                     list.push(linker.clone());
                 }
@@ -441,7 +446,7 @@ impl Core {
             .upgrade()
             .ok_or_else(|| SpawnError::Shutdown(id.clone()))?;
         let key: Arc<str> = id.as_str().into();
-        let (pid, rx) = process::prepare::<P>(&core, Upid::new(key.clone(), self.addr));
+        let (pid, rx) = process::prepare::<P>(&core, Upid::new(&id, self.addr));
         match self.processes.entry(key) {
             dashmap::Entry::Occupied(_) => return Err(SpawnError::Duplicate(id)),
             dashmap::Entry::Vacant(v) => {
@@ -510,7 +515,7 @@ impl Runtime {
 
     /// The anonymous sender UPID of this runtime (`@ip:port`).
     pub fn anonymous(&self) -> Upid {
-        Upid::new("", self.core.addr)
+        self.core.anonymous.clone()
     }
 
     /// The UPID process `id` has (or would have) on this runtime.
@@ -573,7 +578,7 @@ impl Runtime {
 
     /// Sends `msg` to `to` from this runtime's anonymous sender. Never blocks.
     pub fn send<M: Message>(&self, to: &Upid, msg: M) {
-        self.core.route(&self.anonymous(), to, msg);
+        self.core.route(&self.core.anonymous, to, msg);
     }
 
     /// Sends `msg` to `to` claiming sender `from`. Never blocks.

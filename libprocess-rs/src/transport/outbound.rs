@@ -41,19 +41,17 @@ pub(crate) struct Peer {
 }
 
 fn encode_request(from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(160 + body.len());
+    let mut out = Vec::with_capacity(96 + from.as_str().len() + name.len() + body.len());
     out.extend_from_slice(b"POST /");
     percent_encode_segment(to.id(), &mut out);
     out.push(b'/');
     percent_encode_segment(name, &mut out);
+    out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    out.extend_from_slice(to.address_str().as_bytes());
+    out.extend_from_slice(b"\r\nLibprocess-From: ");
+    out.extend_from_slice(from.as_str().as_bytes());
     // Writing into a Vec cannot fail.
-    let _ = write!(
-        out,
-        " HTTP/1.1\r\nHost: {}\r\nLibprocess-From: {}\r\nConnection: Keep-Alive\r\nContent-Length: {}\r\n\r\n",
-        to.address(),
-        from,
-        body.len()
-    );
+    let _ = write!(out, "\r\nContent-Length: {}\r\n\r\n", body.len());
     out.extend_from_slice(body);
     out.into()
 }
@@ -67,39 +65,40 @@ impl Core {
         }
         let request = encode_request(from, to, name, body);
         let mut peers = self.peers.lock();
-        let tx = ensure_connection(self, &mut peers, to.address());
         // Counted until the peer answers (or the connection drops it), so `settle` also
         // waits for messages between runtimes sharing a clock.
         self.clock().work_started();
-        if tx.send(request).is_err() {
+        if ensure_connection(self, &mut peers, to.address())
+            .send(request)
+            .is_err()
+        {
             self.clock().work_done();
         }
     }
 }
 
-fn ensure_connection(
+fn ensure_connection<'a>(
     core: &Core,
-    peers: &mut HashMap<SocketAddr, Peer>,
+    peers: &'a mut HashMap<SocketAddr, Peer>,
     addr: SocketAddr,
-) -> mpsc::UnboundedSender<Bytes> {
+) -> &'a mpsc::UnboundedSender<Bytes> {
     let peer = peers.entry(addr).or_insert_with(|| Peer {
         tx: None,
         gen: 0,
         links: HashMap::new(),
     });
-    if let Some(tx) = &peer.tx {
-        return tx.clone();
+    if peer.tx.is_none() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let gen = core.next_gen.fetch_add(1, Ordering::Relaxed);
+        peer.gen = gen;
+        let task = connection(core.me.clone(), core.clock().clone(), addr, gen, rx);
+        if !core.io.spawn(task) {
+            // The runtime is stopping: the task (and its queue) is gone; sends will fail.
+            tracing::debug!(peer = %addr, "runtime stopping; not dialling");
+        }
+        peer.tx = Some(tx);
     }
-    let (tx, rx) = mpsc::unbounded_channel();
-    let gen = core.next_gen.fetch_add(1, Ordering::Relaxed);
-    peer.tx = Some(tx.clone());
-    peer.gen = gen;
-    let task = connection(core.me.clone(), core.clock().clone(), addr, gen, rx);
-    if !core.io.spawn(task) {
-        // The runtime is stopping: the task (and its queue) is gone; sends will fail.
-        tracing::debug!(peer = %addr, "runtime stopping; not dialling");
-    }
-    tx
+    peer.tx.as_ref().expect("set above")
 }
 
 /// Registers a link from local `linker` to remote `linkee`, dialling its runtime if needed.
