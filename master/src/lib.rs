@@ -5,6 +5,7 @@ pub mod flags;
 pub mod offers;
 pub mod reconcile;
 pub mod registrar;
+pub mod render;
 pub mod state;
 pub mod status;
 pub mod validation;
