@@ -14,6 +14,7 @@
 
 mod de;
 mod ser;
+mod writer;
 
 use std::sync::LazyLock;
 
@@ -137,20 +138,20 @@ fn descriptor_of<M: prost::Name>() -> Result<MessageDescriptor, JsonError> {
     message_descriptor(&M::full_name())
 }
 
-/// Re-reads a typed message as a dynamic one (the typed encoding keeps proto2 presence).
-fn to_dynamic<M: prost::Message + prost::Name>(message: &M) -> DynamicMessage {
-    let desc = descriptor_of::<M>().unwrap_or_else(|e| {
-        // `M::full_name()` comes from the same descriptor set: a miss is a build defect.
-        panic!("{e}: generated type is missing from the descriptor pool")
-    });
-    let bytes = message.encode_to_vec();
-    DynamicMessage::decode(desc, bytes.as_slice())
-        .unwrap_or_else(|e| panic!("re-decoding {} failed: {e}", M::full_name()))
+/// Reads a typed message's encoding as a dynamic message (the typed encoding keeps proto2
+/// presence).
+fn decode_dynamic(type_name: &str, bytes: &[u8]) -> DynamicMessage {
+    // `M::full_name()` comes from the same descriptor set as the pool, and prost's own
+    // encoding always decodes: a failure here is a build defect, not an input error.
+    let desc = message_descriptor(type_name)
+        .unwrap_or_else(|e| panic!("{e}: generated type is missing from the descriptor pool"));
+    DynamicMessage::decode(desc, bytes)
+        .unwrap_or_else(|e| panic!("re-decoding {type_name} failed: {e}"))
 }
 
 /// Renders a message as Mesos renders it, as a JSON value.
 pub fn to_value<M: prost::Message + prost::Name>(message: &M) -> serde_json::Value {
-    dynamic_to_value(&to_dynamic(message))
+    dynamic_to_value(&decode_dynamic(&M::full_name(), &message.encode_to_vec()))
 }
 
 /// Renders a message as Mesos renders it, as compact JSON text.
@@ -162,7 +163,13 @@ pub fn to_string<M: prost::Message + prost::Name>(message: &M) -> String {
 
 /// Renders a message as Mesos renders it, as compact JSON bytes (no intermediate value).
 pub fn to_vec<M: prost::Message + prost::Name>(message: &M) -> Vec<u8> {
-    dynamic_to_vec(&to_dynamic(message))
+    let type_name = M::full_name();
+    let bytes = message.encode_to_vec();
+    let mut out = Vec::with_capacity(bytes.len() * 2 + 16);
+    if writer::write(&type_name, &bytes, &mut out).is_some() {
+        return out;
+    }
+    dynamic_to_vec(&decode_dynamic(&type_name, &bytes))
 }
 
 /// Renders a dynamic message as a JSON value.
@@ -199,6 +206,20 @@ pub fn from_str<M: prost::Message + prost::Name + Default>(text: &str) -> Result
 /// Parses a message from Mesos JSON bytes.
 pub fn from_slice<M: prost::Message + prost::Name + Default>(bytes: &[u8]) -> Result<M, JsonError> {
     from_value(&serde_json::from_slice::<serde_json::Value>(bytes)?)
+}
+
+/// Dynamic form: protobuf bytes of the named type → Mesos JSON text.
+pub fn protobuf_to_vec(type_name: &str, bytes: &[u8]) -> Result<Vec<u8>, JsonError> {
+    let mut out = Vec::with_capacity(bytes.len() * 2 + 16);
+    if writer::write(type_name, bytes, &mut out).is_some() {
+        return Ok(out);
+    }
+    let desc = message_descriptor(type_name)?;
+    let message = DynamicMessage::decode(desc, bytes).map_err(|source| JsonError::Protobuf {
+        type_name: type_name.to_string(),
+        source,
+    })?;
+    Ok(dynamic_to_vec(&message))
 }
 
 /// Dynamic form: protobuf bytes of the named type → Mesos JSON value.

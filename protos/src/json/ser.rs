@@ -71,7 +71,7 @@ impl Serialize for MessageJson<'_> {
 }
 
 /// An enum number that names no value is not rendered (C++ would keep it as unknown data).
-fn renders(kind: &Kind, value: &Value) -> bool {
+pub(crate) fn renders(kind: &Kind, value: &Value) -> bool {
     match (kind, value) {
         (Kind::Enum(desc), Value::EnumNumber(n)) => desc.get_value(*n).is_some(),
         _ => true,
@@ -128,7 +128,7 @@ impl Serialize for MapJson<'_> {
 }
 
 /// One non-repeated value of the given kind.
-struct ScalarJson<'a>(&'a Kind, &'a Value);
+pub(crate) struct ScalarJson<'a>(pub(crate) &'a Kind, pub(crate) &'a Value);
 
 fn serialize_double<S: Serializer>(value: f64, serializer: S) -> Result<S::Ok, S::Error> {
     if value.is_finite() {

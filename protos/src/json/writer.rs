@@ -1,0 +1,426 @@
+//! Fast output path: renders Mesos JSON straight from a message's protobuf encoding,
+//! guided by per-message plans built once from the descriptor pool. It skips the
+//! `DynamicMessage` (one allocation per field) that the reference path in `ser.rs` builds.
+//!
+//! It relies on prost's encoding: fields in field-number order, each singular field at
+//! most once. Anything else (or malformed bytes) returns `None` and the caller falls back
+//! to the reference path, so both always agree; the fixture tests check they do.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use prost_reflect::{FieldDescriptor, Kind};
+
+use super::ser::prints_default;
+
+/// How one field's wire values are read and written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scalar {
+    Double,
+    Float,
+    Int32,
+    Int64,
+    Uint32,
+    Uint64,
+    Sint32,
+    Sint64,
+    Fixed32,
+    Fixed64,
+    Sfixed32,
+    Sfixed64,
+    Bool,
+    String,
+    Bytes,
+    /// Index into `Plans::enums`.
+    Enum(usize),
+    /// Index into `Plans::messages`.
+    Message(usize),
+}
+
+struct FieldPlan {
+    number: u32,
+    /// `"name":`, ready to copy.
+    key: Vec<u8>,
+    scalar: Scalar,
+    list: bool,
+    /// For maps, the entry message's key and value kinds.
+    map: Option<(Scalar, Scalar)>,
+    /// The JSON text Mesos prints when the field is unset.
+    default: Option<Vec<u8>>,
+}
+
+struct MessagePlan {
+    /// Sorted by field number.
+    fields: Vec<FieldPlan>,
+}
+
+struct Plans {
+    messages: Vec<MessagePlan>,
+    by_name: HashMap<String, usize>,
+    /// Enum value number → name, per enum.
+    enums: Vec<HashMap<i32, String>>,
+}
+
+static PLANS: LazyLock<Plans> = LazyLock::new(build_plans);
+
+fn build_plans() -> Plans {
+    let pool = super::descriptor_pool();
+    let by_name: HashMap<String, usize> = pool
+        .all_messages()
+        .enumerate()
+        .map(|(i, m)| (m.full_name().to_string(), i))
+        .collect();
+    let mut enum_index: HashMap<String, usize> = HashMap::new();
+    let mut enums = Vec::new();
+    for e in pool.all_enums() {
+        enum_index.insert(e.full_name().to_string(), enums.len());
+        enums.push(
+            e.values()
+                .map(|v| (v.number(), v.name().to_string()))
+                .collect(),
+        );
+    }
+    let scalar_of = |kind: &Kind| match kind {
+        Kind::Double => Scalar::Double,
+        Kind::Float => Scalar::Float,
+        Kind::Int32 => Scalar::Int32,
+        Kind::Int64 => Scalar::Int64,
+        Kind::Uint32 => Scalar::Uint32,
+        Kind::Uint64 => Scalar::Uint64,
+        Kind::Sint32 => Scalar::Sint32,
+        Kind::Sint64 => Scalar::Sint64,
+        Kind::Fixed32 => Scalar::Fixed32,
+        Kind::Fixed64 => Scalar::Fixed64,
+        Kind::Sfixed32 => Scalar::Sfixed32,
+        Kind::Sfixed64 => Scalar::Sfixed64,
+        Kind::Bool => Scalar::Bool,
+        Kind::String => Scalar::String,
+        Kind::Bytes => Scalar::Bytes,
+        Kind::Enum(e) => Scalar::Enum(enum_index[e.full_name()]),
+        Kind::Message(m) => Scalar::Message(by_name[m.full_name()]),
+    };
+    let messages = pool
+        .all_messages()
+        .map(|desc| {
+            let mut fields: Vec<FieldPlan> = desc
+                .fields()
+                .map(|field| {
+                    let kind = field.kind();
+                    let map = match (&kind, field.is_map()) {
+                        (Kind::Message(entry), true) => Some((
+                            scalar_of(&entry.map_entry_key_field().kind()),
+                            scalar_of(&entry.map_entry_value_field().kind()),
+                        )),
+                        _ => None,
+                    };
+                    FieldPlan {
+                        number: field.number(),
+                        key: format!("{}:", serde_json::Value::from(field.name())).into_bytes(),
+                        scalar: scalar_of(&kind),
+                        list: field.is_list(),
+                        map,
+                        default: default_text(&field),
+                    }
+                })
+                .collect();
+            fields.sort_by_key(|f| f.number);
+            MessagePlan { fields }
+        })
+        .collect();
+    Plans {
+        messages,
+        by_name,
+        enums,
+    }
+}
+
+/// The rendered default of a field Mesos prints when unset, if any.
+fn default_text(field: &FieldDescriptor) -> Option<Vec<u8>> {
+    if field.is_list() || !prints_default(field) {
+        return None;
+    }
+    let kind = field.kind();
+    let value = field.default_value();
+    if !super::ser::renders(&kind, &value) {
+        return None;
+    }
+    serde_json::to_vec(&super::ser::ScalarJson(&kind, &value)).ok()
+}
+
+/// Renders the message of the named type encoded in `bytes`, or `None` if the encoding is
+/// not one this path handles (the caller then uses the reference path).
+pub(crate) fn write(type_name: &str, bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let plans = &*PLANS;
+    let index = *plans.by_name.get(type_name)?;
+    let start = out.len();
+    let result = write_message(plans, index, bytes, out);
+    if result.is_none() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// One field occurrence on the wire.
+#[derive(Clone, Copy)]
+enum Raw<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Fixed32(u32),
+    Len(&'a [u8]),
+}
+
+fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in 0..10 {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(b & 0x7f) << (7 * shift);
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+fn read_field<'a>(bytes: &mut &'a [u8]) -> Option<(u32, Raw<'a>)> {
+    let tag = read_varint(bytes)?;
+    let number = u32::try_from(tag >> 3).ok()?;
+    let raw = match tag & 7 {
+        0 => Raw::Varint(read_varint(bytes)?),
+        1 => {
+            let (head, rest) = bytes.split_at_checked(8)?;
+            *bytes = rest;
+            Raw::Fixed64(u64::from_le_bytes(head.try_into().ok()?))
+        }
+        2 => {
+            let len = usize::try_from(read_varint(bytes)?).ok()?;
+            let (head, rest) = bytes.split_at_checked(len)?;
+            *bytes = rest;
+            Raw::Len(head)
+        }
+        5 => {
+            let (head, rest) = bytes.split_at_checked(4)?;
+            *bytes = rest;
+            Raw::Fixed32(u32::from_le_bytes(head.try_into().ok()?))
+        }
+        _ => return None,
+    };
+    Some((number, raw))
+}
+
+fn write_message(plans: &Plans, index: usize, mut bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let plan = &plans.messages[index];
+    // Occurrences grouped by field; prost writes them in field-number order.
+    let mut occurrences: Vec<(u32, Raw<'_>)> = Vec::new();
+    while !bytes.is_empty() {
+        let (number, raw) = read_field(&mut bytes)?;
+        if let Some(&(last, _)) = occurrences.last() {
+            if number < last {
+                return None;
+            }
+        }
+        occurrences.push((number, raw));
+    }
+
+    out.push(b'{');
+    let mut first = true;
+    let mut cursor = 0;
+    for field in &plan.fields {
+        while cursor < occurrences.len() && occurrences[cursor].0 < field.number {
+            cursor += 1; // unknown field: not rendered
+        }
+        let begin = cursor;
+        while cursor < occurrences.len() && occurrences[cursor].0 == field.number {
+            cursor += 1;
+        }
+        let values = &occurrences[begin..cursor];
+        if values.is_empty() {
+            if let Some(default) = &field.default {
+                separator(out, &mut first);
+                out.extend_from_slice(&field.key);
+                out.extend_from_slice(default);
+            }
+            continue;
+        }
+        if let Some((key_kind, value_kind)) = field.map {
+            separator(out, &mut first);
+            out.extend_from_slice(&field.key);
+            write_map(plans, key_kind, value_kind, values, out)?;
+        } else if field.list {
+            let shown: Vec<Raw<'_>> = values
+                .iter()
+                .map(|(_, raw)| *raw)
+                .filter(|raw| renders(plans, field.scalar, *raw))
+                .collect();
+            if shown.is_empty() {
+                continue;
+            }
+            separator(out, &mut first);
+            out.extend_from_slice(&field.key);
+            out.push(b'[');
+            for (i, raw) in shown.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(plans, field.scalar, raw, out)?;
+            }
+            out.push(b']');
+        } else {
+            // Repeated singular message fields would need merging: not prost's output.
+            if values.len() > 1 && matches!(field.scalar, Scalar::Message(_)) {
+                return None;
+            }
+            let raw = values[values.len() - 1].1;
+            if !renders(plans, field.scalar, raw) {
+                continue;
+            }
+            separator(out, &mut first);
+            out.extend_from_slice(&field.key);
+            write_value(plans, field.scalar, raw, out)?;
+        }
+    }
+    out.push(b'}');
+    Some(())
+}
+
+fn separator(out: &mut Vec<u8>, first: &mut bool) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+}
+
+/// Enum numbers without a name are not rendered, like the reference path.
+fn renders(plans: &Plans, scalar: Scalar, raw: Raw<'_>) -> bool {
+    match (scalar, raw) {
+        #[allow(clippy::cast_possible_truncation)]
+        (Scalar::Enum(e), Raw::Varint(n)) => plans.enums[e].contains_key(&(n as i32)),
+        _ => true,
+    }
+}
+
+fn write_map(
+    plans: &Plans,
+    key_kind: Scalar,
+    value_kind: Scalar,
+    entries: &[(u32, Raw<'_>)],
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let mut rendered: Vec<(String, Vec<u8>)> = Vec::with_capacity(entries.len());
+    for (_, raw) in entries {
+        let Raw::Len(mut entry) = *raw else {
+            return None;
+        };
+        let (mut key, mut value) = (None, None);
+        while !entry.is_empty() {
+            match read_field(&mut entry)? {
+                (1, raw) => key = Some(raw),
+                (2, raw) => value = Some(raw),
+                _ => {}
+            }
+        }
+        let mut key_json = Vec::new();
+        match key {
+            Some(raw) => write_value(plans, key_kind, raw, &mut key_json)?,
+            None => write_value(plans, key_kind, zero_of(key_kind), &mut key_json)?,
+        }
+        // Keys are JSON strings: a quoted key stays as is, numbers and booleans get quoted.
+        let key_string = match serde_json::from_slice::<serde_json::Value>(&key_json).ok()? {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let mut value_json = Vec::new();
+        match value {
+            Some(raw) if !renders(plans, value_kind, raw) => continue,
+            Some(raw) => write_value(plans, value_kind, raw, &mut value_json)?,
+            None => write_value(plans, value_kind, zero_of(value_kind), &mut value_json)?,
+        }
+        rendered.push((key_string, value_json));
+    }
+    // Sorted like the reference path; a later duplicate key wins, as in protobuf.
+    rendered.reverse();
+    rendered.sort_by(|a, b| a.0.cmp(&b.0));
+    rendered.dedup_by(|later, earlier| later.0 == earlier.0);
+    out.push(b'{');
+    for (i, (key, value)) in rendered.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).ok()?;
+        out.push(b':');
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
+    Some(())
+}
+
+/// The wire form of a field's zero value (an absent map key or value).
+fn zero_of(scalar: Scalar) -> Raw<'static> {
+    match scalar {
+        Scalar::Double | Scalar::Fixed64 | Scalar::Sfixed64 => Raw::Fixed64(0),
+        Scalar::Float | Scalar::Fixed32 | Scalar::Sfixed32 => Raw::Fixed32(0),
+        Scalar::String | Scalar::Bytes | Scalar::Message(_) => Raw::Len(&[]),
+        _ => Raw::Varint(0),
+    }
+}
+
+fn write_double(value: f64, out: &mut Vec<u8>) -> Option<()> {
+    if value.is_finite() {
+        serde_json::to_writer(&mut *out, &value).ok()
+    } else if value.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+        Some(())
+    } else if value > 0.0 {
+        out.extend_from_slice(b"\"Infinity\"");
+        Some(())
+    } else {
+        out.extend_from_slice(b"\"-Infinity\"");
+        Some(())
+    }
+}
+
+fn write_number<T: serde::Serialize>(value: T, out: &mut Vec<u8>) -> Option<()> {
+    serde_json::to_writer(&mut *out, &value).ok()
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+fn write_value(plans: &Plans, scalar: Scalar, raw: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
+    match (scalar, raw) {
+        (Scalar::Double, Raw::Fixed64(n)) => write_double(f64::from_bits(n), out),
+        (Scalar::Float, Raw::Fixed32(n)) => write_double(f64::from(f32::from_bits(n)), out),
+        (Scalar::Int32, Raw::Varint(n)) => write_number(n as i32, out),
+        (Scalar::Int64, Raw::Varint(n)) => write_number(n as i64, out),
+        (Scalar::Uint32, Raw::Varint(n)) => write_number(n as u32, out),
+        (Scalar::Uint64, Raw::Varint(n)) => write_number(n, out),
+        (Scalar::Sint32, Raw::Varint(n)) => {
+            let n = n as u32;
+            write_number((n >> 1) as i32 ^ -((n & 1) as i32), out)
+        }
+        (Scalar::Sint64, Raw::Varint(n)) => write_number((n >> 1) as i64 ^ -((n & 1) as i64), out),
+        (Scalar::Fixed32, Raw::Fixed32(n)) => write_number(n, out),
+        (Scalar::Fixed64, Raw::Fixed64(n)) => write_number(n, out),
+        (Scalar::Sfixed32, Raw::Fixed32(n)) => write_number(n as i32, out),
+        (Scalar::Sfixed64, Raw::Fixed64(n)) => write_number(n as i64, out),
+        (Scalar::Bool, Raw::Varint(n)) => {
+            out.extend_from_slice(if n != 0 { b"true" } else { b"false" });
+            Some(())
+        }
+        (Scalar::String, Raw::Len(b)) => {
+            serde_json::to_writer(&mut *out, std::str::from_utf8(b).ok()?).ok()
+        }
+        (Scalar::Bytes, Raw::Len(b)) => {
+            out.push(b'"');
+            let encoded = base64::engine::general_purpose::STANDARD.encode(b);
+            out.extend_from_slice(encoded.as_bytes());
+            out.push(b'"');
+            Some(())
+        }
+        (Scalar::Enum(e), Raw::Varint(n)) => {
+            let name = plans.enums[e].get(&(n as i32))?;
+            serde_json::to_writer(&mut *out, name).ok()
+        }
+        (Scalar::Message(m), Raw::Len(b)) => write_message(plans, m, b, out),
+        _ => None,
+    }
+}
