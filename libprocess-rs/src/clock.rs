@@ -148,6 +148,9 @@ impl Inner {
             st.deadlines.remove(&id);
             due.push(cb);
         }
+        // Timers taken but not yet run count as work, so `settle` cannot slip in between
+        // taking a timer and its callback enqueueing a continuation.
+        self.pending.fetch_add(due.len() as i64, Ordering::SeqCst);
         due
     }
 
@@ -165,10 +168,15 @@ impl Inner {
     }
 
     fn fire(&self, due: Vec<Callback>) {
+        let n = due.len() as i64;
         for cb in due {
-            cb();
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(cb)).is_err() {
+                tracing::error!("a clock timer callback panicked");
+            }
         }
-        self.notify_if_idle();
+        if n > 0 && self.pending.fetch_sub(n, Ordering::SeqCst) == n {
+            self.notify_if_idle();
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The runtime: one address, its processes, its transport, its clock and filters.
 //!
-//! A [`Runtime`] owns a background thread running the actix system (the HTTP server and the
-//! outbound connections) plus worker arbiters running the processes. Its handle is
+//! A [`Runtime`] owns a background thread running the actix system (the HTTP accept loop)
+//! plus worker threads that serve HTTP and run the processes and outbound connections. Its handle is
 //! `Clone + Send + Sync` and every asynchronous answer is a plain future, so it can be driven
 //! from any context: a plain `#[test]` with [`block_on`](crate::block_on), or any executor.
 //! Several runtimes can live in one OS process, each with its own address (and optionally a
@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use actix_rt::{Arbiter, ArbiterHandle};
 use dashmap::DashMap;
 use futures::channel::oneshot;
+use futures::StreamExt;
 use parking_lot::Mutex;
 
 use crate::clock::Clock;
@@ -75,7 +76,6 @@ pub struct RuntimeBuilder {
     max_body: usize,
     network: Option<Network>,
     threads: usize,
-    http_workers: usize,
     metrics_process: bool,
 }
 
@@ -89,7 +89,6 @@ impl Default for RuntimeBuilder {
             max_body: DEFAULT_MAX_BODY,
             network: None,
             threads: 1,
-            http_workers: 1,
             metrics_process: true,
         }
     }
@@ -133,15 +132,9 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How many worker threads run processes (default 1).
+    /// How many worker threads serve HTTP and run processes and connections (default 1).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
-        self
-    }
-
-    /// How many threads serve inbound HTTP (default 1).
-    pub fn http_workers(mut self, n: usize) -> Self {
-        self.http_workers = n.max(1);
         self
     }
 
@@ -198,7 +191,6 @@ fn runtime_thread(
 ) {
     let system = actix_rt::System::new();
     let started = system.block_on(async move {
-        let arbiters: Vec<Arbiter> = (0..b.threads).map(|_| Arbiter::new()).collect();
         let (done, _) = tokio::sync::watch::channel(false);
         let core = Arc::new_cyclic(|me| Core {
             me: me.clone(),
@@ -214,7 +206,7 @@ fn runtime_thread(
             peers: Mutex::new(HashMap::new()),
             local_links: Mutex::new(HashMap::new()),
             network: b.network.clone(),
-            workers: arbiters.iter().map(|a| a.handle()).collect(),
+            workers: OnceLock::new(),
             next_worker: AtomicUsize::new(0),
             io: Arbiter::current(),
             closed: AtomicBool::new(false),
@@ -224,7 +216,7 @@ fn runtime_thread(
             server: Mutex::new(None),
             next_gen: AtomicU64::new(0),
         });
-        let server = match inbound::server(&core, listener, b.http_workers) {
+        let (server, workers) = match inbound::server(&core, listener, b.threads) {
             Ok(s) => s,
             Err(e) => {
                 let _ = tx.send(Err(e.to_string()));
@@ -232,19 +224,30 @@ fn runtime_thread(
             }
         };
         *core.server.lock() = Some(server.handle());
+        // The server starts its workers when first polled; wait for them before handing out
+        // the runtime, since processes run on them.
+        let (stopped_tx, stopped_rx) = oneshot::channel();
+        actix_rt::spawn(async move {
+            let _ = stopped_tx.send(server.await);
+        });
+        let workers: Vec<ArbiterHandle> = workers.take(b.threads).collect().await;
+        if workers.len() < b.threads {
+            let _ = tx.send(Err("http workers failed to start".to_string()));
+            return Some(core);
+        }
+        let _ = core.workers.set(workers);
         let _ = tx.send(Ok(core.clone()));
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "http server failed");
+        match stopped_rx.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
+            Err(_) => tracing::error!("http server task vanished"),
+            Ok(Ok(())) => {}
         }
-        Some((core, arbiters))
+        Some(core)
     });
-    // Dropping the system drops the outbound connections, so peers see them close.
+    // Dropping the system stops its arbiter; the worker arbiters stopped with the server,
+    // closing the outbound connections, so peers see them go.
     drop(system);
-    if let Some((core, arbiters)) = started {
-        for a in arbiters {
-            a.stop();
-            let _ = a.join();
-        }
+    if let Some(core) = started {
         core.peers.lock().clear();
         core.done.send_replace(true);
     }
@@ -265,7 +268,9 @@ pub(crate) struct Core {
     pub(crate) peers: Mutex<HashMap<SocketAddr, Peer>>,
     local_links: Mutex<HashMap<String, Vec<Upid>>>,
     pub(crate) network: Option<Network>,
-    workers: Vec<ArbiterHandle>,
+    /// The HTTP worker threads; processes and outbound connections run on them too, so a
+    /// delivery from the server to a process wakes a task on the same thread.
+    workers: OnceLock<Vec<ArbiterHandle>>,
     next_worker: AtomicUsize,
     pub(crate) io: ArbiterHandle,
     pub(crate) closed: AtomicBool,
@@ -290,6 +295,16 @@ impl Core {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The next worker thread, round robin.
+    pub(crate) fn worker(&self) -> &ArbiterHandle {
+        match self.workers.get() {
+            Some(w) if !w.is_empty() => {
+                &w[self.next_worker.fetch_add(1, Ordering::Relaxed) % w.len()]
+            }
+            _ => &self.io,
+        }
     }
 
     pub(crate) fn spawn_task(&self, fut: impl Future<Output = ()> + Send + 'static) {
@@ -455,8 +470,7 @@ impl Core {
         }
         self.live.fetch_add(1, Ordering::SeqCst);
         self.clock.work_started();
-        let n = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
-        if !self.workers[n].spawn(process::run(core, p, pid.clone(), rx)) {
+        if !self.worker().spawn(process::run(core, p, pid.clone(), rx)) {
             self.processes.remove(id.as_str());
             self.live.fetch_sub(1, Ordering::SeqCst);
             self.clock.work_done();

@@ -10,8 +10,10 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_rt::{Arbiter, ArbiterHandle};
 use actix_web::http::{KeepAlive, Method, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use futures::channel::mpsc::UnboundedReceiver;
 use futures::channel::oneshot;
 use futures::StreamExt;
 
@@ -19,15 +21,19 @@ use crate::http::{percent_decode, Body, Request, Response};
 use crate::pid::Upid;
 use crate::runtime::{Core, Inbound};
 
-/// Builds the actix-web server for `core` on an already bound listener.
+/// Builds the actix-web server for `core` on an already bound listener; the receiver yields
+/// each worker thread's arbiter as the worker starts (processes run there too).
 pub(crate) fn server(
     core: &Arc<Core>,
     listener: std::net::TcpListener,
     workers: usize,
-) -> std::io::Result<actix_web::dev::Server> {
+) -> std::io::Result<(actix_web::dev::Server, UnboundedReceiver<ArbiterHandle>)> {
     let data = web::Data::from(core.clone());
     let max_body = core.max_body;
-    Ok(HttpServer::new(move || {
+    let (arbiter_tx, arbiter_rx) = futures::channel::mpsc::unbounded();
+    let server = HttpServer::new(move || {
+        // Runs once on each worker thread as it starts.
+        let _ = arbiter_tx.unbounded_send(Arbiter::current());
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
@@ -39,7 +45,8 @@ pub(crate) fn server(
     .disable_signals()
     .shutdown_timeout(0)
     .listen(listener)?
-    .run())
+    .run();
+    Ok((server, arbiter_rx))
 }
 
 fn is_message(req: &HttpRequest) -> bool {

@@ -92,7 +92,7 @@ fn ensure_connection<'a>(
         let gen = core.next_gen.fetch_add(1, Ordering::Relaxed);
         peer.gen = gen;
         let task = connection(core.me.clone(), core.clock().clone(), addr, gen, rx);
-        if !core.io.spawn(task) {
+        if !core.worker().spawn(task) {
             // The runtime is stopping: the task (and its queue) is gone; sends will fail.
             tracing::debug!(peer = %addr, "runtime stopping; not dialling");
         }
