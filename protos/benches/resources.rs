@@ -65,6 +65,20 @@ fn bench(c: &mut Criterion) {
             acc += black_box(&task);
         })
     });
+    // The common case inside the master: the task's resources were carved out of the
+    // agent's, so their metadata is the same `Arc` and compares by pointer.
+    // `agent - used` keeps the agent's entries (and so its metadata pointers).
+    let carved_task = &agent - &used;
+    assert_eq!(carved_task, task);
+    g.bench_function("add_shared_meta", |b| {
+        b.iter(|| black_box(&used) + black_box(&carved_task))
+    });
+    g.bench_function("subtract_shared_meta", |b| {
+        b.iter(|| black_box(&agent) - black_box(&carved_task))
+    });
+    g.bench_function("contains_shared_meta", |b| {
+        b.iter(|| black_box(&agent).contains(black_box(&carved_task)))
+    });
     g.bench_function("quantities", |b| b.iter(|| black_box(&agent).quantities()));
     g.bench_function("allocatable_to", |b| {
         b.iter(|| black_box(&agent).allocatable_to("web"))

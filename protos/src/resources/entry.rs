@@ -148,6 +148,9 @@ pub(crate) fn reservation_eq(a: &ReservationInfo, b: &ReservationInfo) -> bool {
 
 /// Labels are equal regardless of order (a label's missing value equals "").
 pub(crate) fn labels_eq(a: &v1::Labels, b: &v1::Labels) -> bool {
+    if a.labels == b.labels {
+        return true;
+    }
     a.labels.len() == b.labels.len()
         && a.labels.iter().all(|x| {
             b.labels

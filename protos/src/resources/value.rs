@@ -151,7 +151,7 @@ impl Ranges {
         if self.0.is_empty() || other.0.is_empty() {
             return;
         }
-        let mut out = Vec::with_capacity(self.0.len() + 1);
+        let mut out = Vec::with_capacity(self.0.len() + other.0.len());
         let mut j = 0;
         let b = &other.0;
         for &r in &self.0 {
