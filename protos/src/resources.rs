@@ -36,7 +36,9 @@ pub mod validation;
 mod value;
 
 pub use convert::{convert_resource_format, convert_resources_format, ResourceFormat};
-pub use filters::ResourceRef;
+pub use filters::{
+    is_dynamically_reserved, is_persistent_volume, is_unreserved, reservation_role, ResourceRef,
+};
 pub use parse::{from_json, from_string, resources_to_json};
 pub use quantities::{parse_min_allocatable_resources, ResourceLimits, ResourceQuantities};
 pub use value::{Range, Ranges, ResourceValue, Scalar, Set};

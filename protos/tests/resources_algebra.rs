@@ -281,6 +281,12 @@ fn pre_and_post_refinement_formats() {
     let mut unres = scalar("cpus", 1.0);
     convert_resource_format(&mut unres, ResourceFormat::PreReservationRefinement).unwrap();
     assert_eq!(unres.role.as_deref(), Some("*"));
+    use mesos_protos::resources::{is_dynamically_reserved, is_unreserved, reservation_role};
+    assert_eq!(reservation_role(&pre_dynamic), Some("web"));
+    assert_eq!(reservation_role(&post[1]), Some("web"));
+    assert!(is_dynamically_reserved(&pre_dynamic) && is_dynamically_reserved(&post[1]));
+    assert!(!is_dynamically_reserved(&pre_static) && !is_dynamically_reserved(&post[0]));
+    assert!(is_unreserved(&unres) && is_unreserved(&scalar("cpus", 1.0)));
     let mut endpoint = post[1].clone();
     convert_resource_format(&mut endpoint, ResourceFormat::Endpoint).unwrap();
     assert_eq!(endpoint.reservations.len(), 1);

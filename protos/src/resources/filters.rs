@@ -379,3 +379,29 @@ impl Resources {
         }
     }
 }
+
+/// The role a protobuf resource is reserved to (innermost layer; either format).
+pub fn reservation_role(r: &v1::Resource) -> Option<&str> {
+    match r.reservations.last() {
+        Some(layer) => Some(layer.role()),
+        None => r.role.as_deref().filter(|role| *role != "*"),
+    }
+}
+
+/// True if a protobuf resource is unreserved (either format).
+pub fn is_unreserved(r: &v1::Resource) -> bool {
+    reservation_role(r).is_none()
+}
+
+/// True if a protobuf resource is dynamically reserved (either format).
+pub fn is_dynamically_reserved(r: &v1::Resource) -> bool {
+    match r.reservations.last() {
+        Some(layer) => layer.r#type() == v1::resource::reservation_info::Type::Dynamic,
+        None => r.reservation.is_some() && !is_unreserved(r),
+    }
+}
+
+/// True if a protobuf resource is a persistent volume.
+pub fn is_persistent_volume(r: &v1::Resource) -> bool {
+    r.disk.as_ref().is_some_and(|d| d.persistence.is_some())
+}
