@@ -19,8 +19,12 @@ use parking_lot::Mutex;
 /// The text form is computed once and shared by clones, because the transport writes it into
 /// every outgoing request.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Upid {
-    text: Arc<str>,
+pub struct Upid(Arc<Inner>);
+
+// One pointer wide, so events carrying a sender stay small as they move through mailboxes.
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Inner {
+    text: Box<str>,
     id_len: usize,
     addr: SocketAddr,
 }
@@ -29,52 +33,52 @@ impl Upid {
     /// A UPID from an id and the hosting runtime's address.
     pub fn new(id: impl AsRef<str>, addr: SocketAddr) -> Self {
         let id = id.as_ref();
-        Upid {
+        Upid(Arc::new(Inner {
             text: format!("{id}@{addr}").into(),
             id_len: id.len(),
             addr,
-        }
+        }))
     }
 
     /// The process id (the part before `@`); empty for an anonymous sender.
     pub fn id(&self) -> &str {
-        &self.text[..self.id_len]
+        &self.0.text[..self.0.id_len]
     }
 
     /// The text form `id@ip:port`.
     pub fn as_str(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 
     /// The text form of the address (`ip:port`).
     pub fn address_str(&self) -> &str {
-        &self.text[self.id_len + 1..]
+        &self.0.text[self.0.id_len + 1..]
     }
 
     /// The socket address of the runtime hosting this process.
     pub fn address(&self) -> SocketAddr {
-        self.addr
+        self.0.addr
     }
 
     /// The IP part of the address.
     pub fn ip(&self) -> IpAddr {
-        self.addr.ip()
+        self.0.addr.ip()
     }
 
     /// The port part of the address.
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.0.addr.port()
     }
 
     /// True for the anonymous sender (empty id).
     pub fn is_anonymous(&self) -> bool {
-        self.id_len == 0
+        self.0.id_len == 0
     }
 }
 
 impl fmt::Display for Upid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.0.text)
     }
 }
 

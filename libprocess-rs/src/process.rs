@@ -185,7 +185,8 @@ pub(crate) enum Event<P: Process> {
     },
     Dispatch(DispatchFn<P>),
     Exited(Upid),
-    Http(Request, oneshot::Sender<Response>),
+    // Boxed: a request is large and would make every event (and every mailbox slot) large.
+    Http(Box<(Request, oneshot::Sender<Response>)>),
     Terminate,
 }
 
@@ -228,7 +229,7 @@ impl<P: Process> AnyMailbox for Mailbox<P> {
         self.enqueue(Event::Exited(pid))
     }
     fn http(&self, req: Request, reply: oneshot::Sender<Response>) -> bool {
-        self.enqueue(Event::Http(req, reply))
+        self.enqueue(Event::Http(Box::new((req, reply))))
     }
     fn terminate(&self) {
         // Termination overtakes queued events (libprocess injects it at the front).
@@ -403,7 +404,8 @@ fn handle<P: Process>(p: &mut P, ctx: &mut Context<P>, mailbox: &Mailbox<P>, ev:
             tracing::debug!(to = %ctx.self_pid(), exited = %pid, "exited");
             p.exited(ctx, &pid)
         }
-        Event::Http(req, reply) => {
+        Event::Http(boxed) => {
+            let (req, reply) = *boxed;
             let route = match mailbox.routes.find(&req.method, &req.route) {
                 Some(r) => r,
                 None => {

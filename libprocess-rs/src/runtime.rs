@@ -10,6 +10,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -197,7 +198,7 @@ fn runtime_thread(
             addr,
             anonymous: Upid::new("", addr),
             clock: b.clock.clone().unwrap_or_default(),
-            processes: DashMap::new(),
+            processes: DashMap::default(),
             ids: IdGenerator::new(),
             delegate: b.delegate.clone(),
             max_body: b.max_body,
@@ -253,13 +254,32 @@ fn runtime_thread(
     }
 }
 
+/// A fast multiply-rotate hash for process ids: the registry is read on every local send,
+/// and SipHash's flood resistance buys little for ids chosen by our own peers.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
 /// The shared state behind a runtime handle.
 pub(crate) struct Core {
     pub(crate) me: Weak<Core>,
     pub(crate) addr: SocketAddr,
     anonymous: Upid,
     clock: Clock,
-    pub(crate) processes: DashMap<Arc<str>, Arc<dyn AnyMailbox>>,
+    pub(crate) processes: DashMap<Arc<str>, Arc<dyn AnyMailbox>, BuildHasherDefault<IdHasher>>,
     ids: IdGenerator,
     pub(crate) delegate: Option<String>,
     pub(crate) max_body: usize,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_rt::{Arbiter, ArbiterHandle};
+use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{KeepAlive, Method, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use futures::channel::mpsc::UnboundedReceiver;
@@ -49,12 +50,14 @@ pub(crate) fn server(
     Ok((server, arbiter_rx))
 }
 
+const LIBPROCESS_FROM: HeaderName = HeaderName::from_static("libprocess-from");
+
 fn is_message(req: &HttpRequest) -> bool {
     req.method() == Method::POST
-        && (req.headers().contains_key("libprocess-from")
+        && (req.headers().contains_key(LIBPROCESS_FROM)
             || req
                 .headers()
-                .get("user-agent")
+                .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|ua| ua.starts_with("libprocess/")))
 }
@@ -66,11 +69,11 @@ thread_local! {
 }
 
 fn sender(req: &HttpRequest) -> Option<Upid> {
-    let text = match req.headers().get("libprocess-from") {
+    let text = match req.headers().get(LIBPROCESS_FROM) {
         Some(v) => v.to_str().ok()?,
         None => req
             .headers()
-            .get("user-agent")?
+            .get(header::USER_AGENT)?
             .to_str()
             .ok()?
             .strip_prefix("libprocess/")?,
