@@ -239,6 +239,69 @@ impl Resources {
     }
 }
 
+impl Resources {
+    /// `self + rhs` building each merged value once (rather than cloning, then merging).
+    /// Relies on both sides being merged: each `rhs` entry merges into at most one entry
+    /// of `self`, and `rhs` entries never merge with each other.
+    fn sum(&self, rhs: &Resources) -> Resources {
+        if rhs.entries.len() > 64 {
+            let mut out = self.clone();
+            out += rhs;
+            return out;
+        }
+        let mut used = 0u64;
+        let mut entries = Vec::with_capacity(self.entries.len() + rhs.entries.len());
+        for e in &self.entries {
+            let hit = rhs
+                .entries
+                .iter()
+                .enumerate()
+                .find(|(j, x)| used & (1 << j) == 0 && e.addable(x));
+            match hit {
+                Some((j, x)) => {
+                    used |= 1 << j;
+                    entries.push(e.sum(x));
+                }
+                None => entries.push(e.clone()),
+            }
+        }
+        for (j, x) in rhs.entries.iter().enumerate() {
+            if used & (1 << j) == 0 {
+                entries.push(x.clone());
+            }
+        }
+        Resources { entries }
+    }
+
+    /// `self - rhs` computing each remaining value once. Each `rhs` entry is taken from at
+    /// most one entry of `self` (identical exclusive entries are interchangeable, so
+    /// matching from either side gives Mesos's result).
+    fn difference(&self, rhs: &Resources) -> Resources {
+        if rhs.entries.len() > 64 {
+            let mut out = self.clone();
+            out -= rhs;
+            return out;
+        }
+        let mut used = 0u64;
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            let hit = rhs
+                .entries
+                .iter()
+                .enumerate()
+                .find(|(j, x)| used & (1 << j) == 0 && e.subtractable(x));
+            match hit {
+                Some((j, x)) => {
+                    used |= 1 << j;
+                    entries.extend(e.difference(x));
+                }
+                None => entries.push(e.clone()),
+            }
+        }
+        Resources { entries }
+    }
+}
+
 impl fmt::Debug for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Resources({self})")
@@ -319,12 +382,7 @@ impl SubAssign<&v1::Resource> for Resources {
 impl Add<&Resources> for &Resources {
     type Output = Resources;
     fn add(self, rhs: &Resources) -> Resources {
-        let mut out = Resources {
-            entries: Vec::with_capacity(self.entries.len() + rhs.entries.len()),
-        };
-        out.entries.extend(self.entries.iter().cloned());
-        out += rhs;
-        out
+        self.sum(rhs)
     }
 }
 
@@ -347,9 +405,7 @@ impl Add<Resources> for Resources {
 impl Sub<&Resources> for &Resources {
     type Output = Resources;
     fn sub(self, rhs: &Resources) -> Resources {
-        let mut out = self.clone();
-        out -= rhs;
-        out
+        self.difference(rhs)
     }
 }
 

@@ -195,6 +195,18 @@ proptest! {
     }
 
     #[test]
+    fn operators_match_in_place_forms(a in resources(Side::A, false), b in resources(Side::A, false)) {
+        let mut sum = a.clone();
+        sum += &b;
+        prop_assert_eq!(&(&a + &b), &sum);
+        prop_assert_eq!((&a + &b).len(), sum.len());
+        let mut diff = a.clone();
+        diff -= &b;
+        prop_assert_eq!(&(&a - &b), &diff);
+        prop_assert_eq!((&a - &b).len(), diff.len());
+    }
+
+    #[test]
     fn add_then_subtract_is_identity(a in resources(Side::A, false), b in resources(Side::B, false)) {
         let back = &(&a + &b) - &b;
         prop_assert_eq!(&back, &a, "(a + b) - b = {} but a = {}", back, a);

@@ -254,6 +254,40 @@ impl Entry {
         }
     }
 
+    /// `self + other` for an addable entry, as a new entry.
+    pub fn sum(&self, other: &Entry) -> Entry {
+        if self.meta.shared {
+            Entry {
+                meta: self.meta.clone(),
+                value: self.value.clone(),
+                shared_count: self.shared_count + other.shared_count,
+            }
+        } else {
+            Entry {
+                meta: self.meta.clone(),
+                value: self.value.sum(&other.value),
+                shared_count: self.shared_count,
+            }
+        }
+    }
+
+    /// `self - other` for a subtractable entry; `None` if nothing is left.
+    pub fn difference(&self, other: &Entry) -> Option<Entry> {
+        if self.meta.shared {
+            let count = self.shared_count - other.shared_count;
+            return (count > 0).then(|| Entry {
+                meta: self.meta.clone(),
+                value: self.value.clone(),
+                shared_count: count,
+            });
+        }
+        self.value.difference(&other.value).map(|value| Entry {
+            meta: self.meta.clone(),
+            value,
+            shared_count: self.shared_count,
+        })
+    }
+
     /// Builds an entry from a resource already validated and in post-refinement form.
     pub fn from_proto(r: &v1::Resource) -> Entry {
         let vtype = r.r#type();

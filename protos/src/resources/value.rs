@@ -126,9 +126,16 @@ impl Ranges {
         if other.0.is_empty() {
             return;
         }
+        *self = self.union(other);
+    }
+
+    /// A new `Ranges` holding the values of both (one allocation).
+    pub fn union(&self, other: &Ranges) -> Ranges {
+        if other.0.is_empty() {
+            return self.clone();
+        }
         if self.0.is_empty() {
-            self.0.clone_from(&other.0);
-            return;
+            return other.clone();
         }
         let mut out = Vec::with_capacity(self.0.len() + other.0.len());
         let (mut i, mut j) = (0, 0);
@@ -143,13 +150,21 @@ impl Ranges {
             };
             push_coalesced(&mut out, next);
         }
-        self.0 = out;
+        Ranges(out)
     }
 
     /// Removes every value of `other` (values not present are ignored).
     pub fn subtract(&mut self, other: &Ranges) {
         if self.0.is_empty() || other.0.is_empty() {
             return;
+        }
+        *self = self.difference(other);
+    }
+
+    /// A new `Ranges` holding the values of `self` not in `other` (one allocation).
+    pub fn difference(&self, other: &Ranges) -> Ranges {
+        if self.0.is_empty() || other.0.is_empty() {
+            return self.clone();
         }
         let mut out = Vec::with_capacity(self.0.len() + other.0.len());
         let mut j = 0;
@@ -182,7 +197,7 @@ impl Ranges {
             }
             j = k;
         }
-        self.0 = out;
+        Ranges(out)
     }
 
     /// True if every value of `other` is in `self`.
@@ -383,6 +398,42 @@ impl ResourceValue {
             }
             ResourceValue::Set(s) => Scalar::from_units(i64::try_from(s.len()).unwrap_or(i64::MAX)),
         }
+    }
+
+    /// `self + other` for a value of the same type (`self` if the types differ).
+    pub(crate) fn sum(&self, other: &ResourceValue) -> ResourceValue {
+        match (self, other) {
+            (ResourceValue::Scalar(a), ResourceValue::Scalar(b)) => {
+                ResourceValue::Scalar(a.saturating_add(*b))
+            }
+            (ResourceValue::Ranges(a), ResourceValue::Ranges(b)) => {
+                ResourceValue::Ranges(a.union(b))
+            }
+            _ => {
+                let mut out = self.clone();
+                out.add(other);
+                out
+            }
+        }
+    }
+
+    /// `self - other` for a value of the same type; `None` if nothing (or less) is left.
+    pub(crate) fn difference(&self, other: &ResourceValue) -> Option<ResourceValue> {
+        let out = match (self, other) {
+            (ResourceValue::Scalar(a), ResourceValue::Scalar(b)) => {
+                let d = a.saturating_sub(*b);
+                return (d.millis() > 0).then_some(ResourceValue::Scalar(d));
+            }
+            (ResourceValue::Ranges(a), ResourceValue::Ranges(b)) => {
+                ResourceValue::Ranges(a.difference(b))
+            }
+            _ => {
+                let mut out = self.clone();
+                out.subtract(other);
+                out
+            }
+        };
+        (!out.is_empty()).then_some(out)
     }
 
     /// Adds a value of the same type (a value of another type is ignored).
