@@ -1,5 +1,6 @@
 //! The handle a process uses while it runs: send, link, delay, defer, terminate.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use crate::clock::{Clock, TimerId};
 use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::pid::Upid;
-use crate::process::{Event, Pid, Process};
+use crate::process::{AnyMailbox, Event, Pid, Process};
 use crate::runtime::{Core, Runtime};
 
 /// What a running process can do besides touching its own state.
@@ -16,6 +17,7 @@ pub struct Context<P: Process> {
     core: Arc<Core>,
     pid: Pid<P>,
     terminating: bool,
+    last_local: RefCell<Option<(Upid, Arc<dyn AnyMailbox>)>>,
 }
 
 impl<P: Process> Context<P> {
@@ -24,6 +26,7 @@ impl<P: Process> Context<P> {
             core,
             pid,
             terminating: false,
+            last_local: RefCell::new(None),
         }
     }
 
@@ -39,7 +42,27 @@ impl<P: Process> Context<P> {
 
     /// Sends `msg` to `to` (local or remote) with this process as the sender. Never blocks.
     pub fn send<M: Message>(&self, to: &Upid, msg: M) {
-        self.core.route(self.pid.upid(), to, msg);
+        if to.address() != self.core.addr {
+            self.core.route(self.pid.upid(), to, msg);
+            return;
+        }
+        // Handlers often send to the same local process many times in a row: remember its
+        // mailbox instead of looking the id up in the registry each time.
+        let mut cache = self.last_local.borrow_mut();
+        let hit = matches!(&*cache, Some((pid, mb)) if pid == to && !mb.is_closed());
+        if !hit {
+            *cache = self.core.lookup(to.id()).map(|mb| (to.clone(), mb));
+        }
+        match &*cache {
+            Some((_, mb)) => {
+                tracing::trace!(from = %self.pid.upid(), %to, message = %M::name(), "send");
+                self.core
+                    .deliver_to(&**mb, self.pid.upid(), to, Box::new(msg));
+            }
+            None => {
+                tracing::debug!(from = %self.pid.upid(), %to, "dropping a message for a process that does not exist");
+            }
+        }
     }
 
     /// Watches `pid`: `exited(pid)` fires when that local process terminates, or when the

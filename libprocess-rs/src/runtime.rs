@@ -355,6 +355,22 @@ impl Core {
             tracing::debug!(%from, %to, "dropping a message for a process that does not exist");
             return false;
         };
+        self.deliver_to(&**mailbox, from, to, body)
+    }
+
+    /// The mailbox of local process `id`, if it runs.
+    pub(crate) fn lookup(&self, id: &str) -> Option<Arc<dyn AnyMailbox>> {
+        self.processes.get(id).map(|m| m.value().clone())
+    }
+
+    /// Delivers into a known mailbox after the filters; false if not delivered.
+    pub(crate) fn deliver_to(
+        &self,
+        mailbox: &dyn AnyMailbox,
+        from: &Upid,
+        to: &Upid,
+        body: Box<dyn Any + Send>,
+    ) -> bool {
         if self.filters.check_message(from, to, &*body) {
             tracing::debug!(%from, %to, "message dropped by a filter");
             return false;
