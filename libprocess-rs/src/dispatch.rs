@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 
+use crate::clock::TimerId;
 use crate::context::Context;
 use crate::message::Message;
 use crate::pid::Upid;
@@ -39,6 +40,7 @@ pub(crate) struct Asker<Req: Message, Resp: Message> {
     pub(crate) request: Option<Req>,
     pub(crate) timeout: Duration,
     pub(crate) reply: Option<oneshot::Sender<Result<Resp, AskError>>>,
+    pub(crate) timer: Option<TimerId>,
 }
 
 impl<Req: Message, Resp: Message> Process for Asker<Req, Resp> {
@@ -50,17 +52,21 @@ impl<Req: Message, Resp: Message> Process for Asker<Req, Resp> {
             if let Some(tx) = p.reply.take() {
                 let _ = tx.send(Ok(resp));
             }
+            // Release the timer now rather than when it would have fired.
+            if let Some(timer) = p.timer.take() {
+                ctx.cancel_timer(timer);
+            }
             ctx.terminate();
         });
     }
 
     fn initialize(&mut self, ctx: &mut Context<Self>) {
-        ctx.delay(self.timeout, |p, ctx| {
+        self.timer = Some(ctx.delay(self.timeout, |p, ctx| {
             if let Some(tx) = p.reply.take() {
                 let _ = tx.send(Err(AskError::Timeout(p.to.clone())));
             }
             ctx.terminate();
-        });
+        }));
         if let Some(req) = self.request.take() {
             ctx.send(&self.to, req);
         }

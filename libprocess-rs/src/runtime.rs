@@ -659,6 +659,7 @@ impl Runtime {
             request: Some(req),
             timeout,
             reply: Some(tx),
+            timer: None,
         };
         let id = self.generate_id("__ask__");
         let spawned = self.spawn(id, asker).is_ok();
