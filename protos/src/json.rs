@@ -13,6 +13,8 @@
 //! and `"NaN"` (stout's writer aborts), which this parser reads back.
 
 mod de;
+mod encoder;
+mod plan;
 mod ser;
 mod writer;
 
@@ -134,10 +136,6 @@ pub enum JsonError {
     },
 }
 
-fn descriptor_of<M: prost::Name>() -> Result<MessageDescriptor, JsonError> {
-    message_descriptor(&M::full_name())
-}
-
 /// Reads a typed message's encoding as a dynamic message (the typed encoding keeps proto2
 /// presence).
 fn decode_dynamic(type_name: &str, bytes: &[u8]) -> DynamicMessage {
@@ -189,13 +187,18 @@ pub fn dynamic_to_vec(message: &DynamicMessage) -> Vec<u8> {
 pub fn from_value<M: prost::Message + prost::Name + Default>(
     value: &serde_json::Value,
 ) -> Result<M, JsonError> {
-    let desc = descriptor_of::<M>()?;
+    let type_name = M::full_name();
+    // Fast path first; it defers every input it would not accept to the reference parser,
+    // which then reports the precise error.
+    if let Some(bytes) = encoder::encode(&type_name, value) {
+        if let Ok(message) = M::decode(bytes.as_slice()) {
+            return Ok(message);
+        }
+    }
+    let desc = message_descriptor(&type_name)?;
     let dynamic = parse_dynamic(&desc, value)?;
     let bytes = prost::Message::encode_to_vec(&dynamic);
-    M::decode(bytes.as_slice()).map_err(|source| JsonError::Protobuf {
-        type_name: M::full_name(),
-        source,
-    })
+    M::decode(bytes.as_slice()).map_err(|source| JsonError::Protobuf { type_name, source })
 }
 
 /// Parses a message from Mesos JSON text.

@@ -409,3 +409,96 @@ fn fast_writer_edge_cases_match_reference() {
         json!({"name": "x", "type": "SCALAR"})
     );
 }
+
+/// The fast JSON encoder must handle every fixture, agreeing with the reference parser.
+#[test]
+fn fast_encoder_agrees_with_reference_on_all_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let wrapper: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let type_name = wrapper["type"].as_str().unwrap();
+        let fast = encoder::encode(type_name, &wrapper["value"])
+            .unwrap_or_else(|| panic!("{}: fast encoder deferred", path.display()));
+        let reference = value_to_protobuf(type_name, &wrapper["value"]).unwrap();
+        // Field order differs (JSON key order vs field numbers): compare decoded.
+        let desc = message_descriptor(type_name).unwrap();
+        let a = DynamicMessage::decode(desc.clone(), fast.as_slice()).unwrap();
+        let b = DynamicMessage::decode(desc, reference.as_slice()).unwrap();
+        assert_eq!(a, b, "{}", path.display());
+    }
+}
+
+/// Lenient-but-valid inputs go through the fast encoder with the reference's result;
+/// inputs the reference rejects make the fast encoder defer.
+#[test]
+fn fast_encoder_accepts_and_defers_like_reference() {
+    let accepted = [
+        (
+            "mesos.v1.Resource",
+            json!({"name": "cpus", "type": "SCALAR",
+            "scalar": {"value": "2.5"}, "role": null, "unknown": [1],
+            "reservations": {"type": "NOPE", "role": "dev"}}),
+        ),
+        ("mesos.v1.Value.Scalar", json!({"value": "-Infinity"})),
+        ("mesos.v1.Value.Range", json!({"begin": "1", "end": 2.0})),
+        ("mesos.v1.Image", json!({"type": "APPC", "cached": "false"})),
+        (
+            "mesos.v1.Secret",
+            json!({"type": "VALUE", "value": {"data": "AAEC+v8"}}),
+        ),
+        (
+            "mesos.v1.FrameworkInfo",
+            json!({"user": "u", "name": "n",
+            "capabilities": [{"type": "MULTI_ROLE"}, null, {"type": "NOT_A_CAPABILITY"}],
+            "offer_filters": [{"a": {}}, {"b": null, "a": {"min_allocatable_resources": {}}}]}),
+        ),
+        (
+            "mesos.v1.HealthCheck",
+            json!({"consecutive_failures": 4.0,
+            "http": {"port": 80, "protocol": "IPv9", "statuses": 200}}),
+        ),
+    ];
+    for (type_name, value) in accepted {
+        let fast = encoder::encode(type_name, &value).unwrap_or_else(|| panic!("deferred {value}"));
+        let reference = value_to_protobuf(type_name, &value).unwrap();
+        let desc = message_descriptor(type_name).unwrap();
+        assert_eq!(
+            DynamicMessage::decode(desc.clone(), fast.as_slice()).unwrap(),
+            DynamicMessage::decode(desc, reference.as_slice()).unwrap(),
+            "{value}"
+        );
+    }
+    let rejected = [
+        ("mesos.v1.Resource", json!({"name": "cpus"})),
+        (
+            "mesos.v1.Resource",
+            json!({"name": "cpus", "type": "SCALARS"}),
+        ),
+        (
+            "mesos.v1.Resource",
+            json!({"name": ["cpus"], "type": "SCALAR"}),
+        ),
+        ("mesos.v1.Value.Range", json!({"begin": -1, "end": 1})),
+        ("mesos.v1.Value.Range", json!({"begin": 1.5, "end": 1})),
+        ("mesos.v1.Secret", json!({"value": {"data": "%%"}})),
+        ("mesos.v1.Image", json!({"type": "APPC", "cached": "yes"})),
+        ("mesos.v1.Value.Scalar", json!({"value": true})),
+        ("mesos.v1.Value.Scalar", json!([])),
+        ("mesos.v1.Nope", json!({})),
+        // A null map value whose message type has required fields.
+        (
+            "mesos.v1.OfferFilters.ResourceQuantities",
+            json!({"quantities": {"cpus": null}}),
+        ),
+        (
+            "mesos.v1.Resource",
+            json!({"name": "x", "type": "SCALAR", "scalar": {}}),
+        ),
+    ];
+    for (type_name, value) in rejected {
+        assert!(encoder::encode(type_name, &value).is_none(), "{value}");
+        assert!(value_to_protobuf(type_name, &value).is_err(), "{value}");
+    }
+}
