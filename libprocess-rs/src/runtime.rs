@@ -78,6 +78,7 @@ pub struct RuntimeBuilder {
     network: Option<Network>,
     threads: usize,
     metrics_process: bool,
+    seed: Option<u64>,
 }
 
 impl Default for RuntimeBuilder {
@@ -91,6 +92,7 @@ impl Default for RuntimeBuilder {
             network: None,
             threads: 1,
             metrics_process: true,
+            seed: None,
         }
     }
 }
@@ -136,6 +138,13 @@ impl RuntimeBuilder {
     /// How many worker threads serve HTTP and run processes and connections (default 1).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
+        self
+    }
+
+    /// The seed for this runtime's randomness (visit orders, back-off jitter), so a
+    /// paused-clock test replays exactly. Default: a random seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
 
@@ -197,6 +206,7 @@ fn runtime_thread(
             me: me.clone(),
             addr,
             anonymous: Upid::new("", addr),
+            seed: b.seed.unwrap_or_else(random_seed),
             clock: b.clock.clone().unwrap_or_default(),
             processes: DashMap::default(),
             ids: IdGenerator::new(),
@@ -254,6 +264,12 @@ fn runtime_thread(
     }
 }
 
+fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    // The std hasher's per-process random keys; no wall clock needed.
+    std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+}
+
 /// A fast multiply-rotate hash for process ids: the registry is read on every local send,
 /// and SipHash's flood resistance buys little for ids chosen by our own peers.
 #[derive(Default, Clone, Copy)]
@@ -278,6 +294,7 @@ pub(crate) struct Core {
     pub(crate) me: Weak<Core>,
     pub(crate) addr: SocketAddr,
     anonymous: Upid,
+    seed: u64,
     clock: Clock,
     pub(crate) processes: DashMap<Arc<str>, Arc<dyn AnyMailbox>, BuildHasherDefault<IdHasher>>,
     ids: IdGenerator,
@@ -576,6 +593,11 @@ impl Runtime {
     /// This runtime's clock.
     pub fn clock(&self) -> &Clock {
         self.core.clock()
+    }
+
+    /// The seed for this runtime's randomness (see [`RuntimeBuilder::seed`]).
+    pub fn seed(&self) -> u64 {
+        self.core.seed
     }
 
     /// This runtime's metrics registry.

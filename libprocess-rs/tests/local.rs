@@ -232,3 +232,10 @@ fn finalize_runs_on_shutdown() {
     block_on(rt.shutdown());
     assert_eq!(block_on(rx), Ok(()));
 }
+
+#[test]
+fn a_runtime_keeps_its_seed() {
+    let rt = Runtime::builder().seed(42).start().unwrap();
+    assert_eq!(rt.seed(), 42);
+    block_on(rt.shutdown());
+}
