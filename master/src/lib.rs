@@ -2,6 +2,7 @@
 
 pub mod allocator;
 pub mod flags;
+pub mod master;
 pub mod offers;
 pub mod reconcile;
 pub mod registrar;

@@ -1,0 +1,118 @@
+//! The master's HTTP routes. With the runtime's delegate set to `master`, `/state`
+//! reaches the same handler as `/master/state`.
+
+use libprocess::{Context, Request, Response, Routes};
+
+use super::{Leadership, Master};
+use crate::render::{self, RenderContext, TasksQuery};
+
+fn json(body: Vec<u8>, req: &Request) -> Response {
+    match req.query_param("jsonp") {
+        Some(cb)
+            if !cb.is_empty()
+                && cb
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
+        {
+            let mut out = Vec::with_capacity(body.len() + cb.len() + 3);
+            out.extend_from_slice(cb.as_bytes());
+            out.push(b'(');
+            out.extend_from_slice(&body);
+            out.extend_from_slice(b");");
+            Response::ok(out).with_header("Content-Type", "text/javascript")
+        }
+        _ => Response::ok(body).with_header("Content-Type", "application/json"),
+    }
+}
+
+impl Master {
+    fn render_ctx<'a>(&'a self, pid: &'a str) -> RenderContext<'a> {
+        RenderContext {
+            state: &self.state,
+            flags: &self.flags,
+            pid,
+            leader: match self.leader.get() {
+                Leadership::Leading => Some(&self.state.info),
+                _ => None,
+            },
+        }
+    }
+
+    fn state_route(&mut self, ctx: &mut Context<Self>, req: Request) -> Response {
+        let pid = ctx.self_pid().as_str().to_owned();
+        json(render::state_json(&self.render_ctx(&pid)), &req)
+    }
+
+    fn state_summary_route(&mut self, ctx: &mut Context<Self>, req: Request) -> Response {
+        let pid = ctx.self_pid().as_str().to_owned();
+        json(render::state_summary_json(&self.render_ctx(&pid)), &req)
+    }
+
+    fn tasks_route(&mut self, req: Request) -> Response {
+        let num = |k: &str| req.query_param(k).and_then(|v| v.parse::<usize>().ok());
+        let q = TasksQuery {
+            limit: num("limit"),
+            offset: num("offset"),
+            order: req.query_param("order"),
+            framework_id: req.query_param("framework_id"),
+            task_id: req.query_param("task_id"),
+        };
+        json(render::tasks_json(&self.state, &q), &req)
+    }
+
+    fn roles_route(&mut self, req: Request) -> Response {
+        let mut weights: std::collections::BTreeMap<String, f64> =
+            self.flags.weights.iter().cloned().collect();
+        for (r, w) in &self.registrar.state().weights {
+            weights.insert(r.clone(), *w);
+        }
+        json(render::roles_json(&self.state, &self.flags, &weights), &req)
+    }
+
+    fn redirect_route(&mut self, ctx: &mut Context<Self>) -> Response {
+        match self.leader.get() {
+            Leadership::Leading => {
+                let me = ctx.self_pid();
+                let host = self
+                    .state
+                    .info
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| me.ip().to_string());
+                Response::status(307).with_header("Location", format!("//{host}:{}", me.port()))
+            }
+            Leadership::Follower(addr) => {
+                Response::status(307).with_header("Location", format!("//{addr}"))
+            }
+            Leadership::NoLeader => Response::status(503).with_body("No leader elected"),
+        }
+    }
+}
+
+/// Registers every route of the master.
+pub(super) fn routes(r: &mut Routes<Master>) {
+    r.any("api/v1/scheduler", |m, ctx, req| m.scheduler_http(ctx, req));
+    r.get("state", |m, ctx, req| m.state_route(ctx, req));
+    r.get("state.json", |m, ctx, req| m.state_route(ctx, req));
+    r.get("state-summary", |m, ctx, req| {
+        m.state_summary_route(ctx, req)
+    });
+    r.get("frameworks", |m, _ctx, req| {
+        let id = req.query_param("framework_id");
+        json(render::frameworks_json(&m.state, id.as_deref()), &req)
+    });
+    r.get("slaves", |m, _ctx, req| {
+        let id = req.query_param("slave_id");
+        json(render::slaves_json(&m.state, id.as_deref()), &req)
+    });
+    r.get("tasks", |m, _ctx, req| m.tasks_route(req));
+    r.get("roles", |m, _ctx, req| m.roles_route(req));
+    r.get("flags", |m, _ctx, req| {
+        json(render::flags_json(&m.flags), &req)
+    });
+    r.get("version", |_m, _ctx, req| {
+        json(render::version_json(), &req)
+    });
+    r.get("health", |_m, _ctx, _req| Response::status(200));
+    r.get("redirect", |m, ctx, _req| m.redirect_route(ctx));
+}

@@ -1,0 +1,153 @@
+//! Agents against a real master actor: registration, pings, unreachability, restart.
+
+#[path = "master_support/cluster.rs"]
+mod cluster;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use cluster::*;
+
+#[test]
+fn an_agent_registers_and_shows_in_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+    clock.settle_blocking();
+    assert_eq!(agent.registered_id().as_deref(), Some("m1-S0"));
+    let admitted = master.with(|m| m.registry().agents.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(admitted, vec!["m1-S0".to_owned()]);
+
+    let state = http(master.addr(), "GET", "/state", &[], b"");
+    assert_eq!(state.status, 200);
+    let v = state.json();
+    assert_eq!(v["slaves"][0]["id"], "m1-S0");
+    assert_eq!(v["slaves"][0]["resources"]["cpus"].as_f64(), Some(4.0));
+    assert_eq!(v["activated_slaves"].as_f64(), Some(1.0));
+    let same = http(master.addr(), "GET", "/master/state", &[], b"");
+    assert_eq!(same.json()["id"], v["id"]);
+    assert_eq!(http(master.addr(), "GET", "/health", &[], b"").status, 200);
+    let version = http(master.addr(), "GET", "/version", &[], b"").json();
+    assert_eq!(version["version"], "1.8.0");
+    agent.stop();
+    master.stop();
+}
+
+#[test]
+fn an_agent_that_stops_answering_pings_becomes_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+    clock.settle_blocking();
+    let id = agent.registered_id().unwrap();
+
+    // Answered pings keep it registered well past the 75 s window.
+    advance(&clock, Duration::from_secs(150), Duration::from_secs(15));
+    assert!(master.with(|m| m.state().agents.registered.len()) == 1);
+
+    agent.answer_pings.store(false, Ordering::SeqCst);
+    advance(&clock, Duration::from_secs(60), Duration::from_secs(15));
+    assert!(
+        master.with(|m| m.state().agents.registered.len()) == 1,
+        "4 misses are tolerated"
+    );
+    advance(&clock, Duration::from_secs(30), Duration::from_secs(15));
+    let (registered, unreachable) = master.with(move |m| {
+        (
+            m.state().agents.registered.len(),
+            m.state().agents.unreachable.contains_key(&id),
+        )
+    });
+    assert_eq!(registered, 0);
+    assert!(unreachable);
+    let reg = master.with(|m| m.registry().unreachable.len());
+    assert_eq!(reg, 1);
+    let pings = agent
+        .seen()
+        .iter()
+        .filter(|s| matches!(s, Seen::Ping))
+        .count();
+    assert!(pings >= 10, "pings seen: {pings}");
+    agent.stop();
+    master.stop();
+}
+
+#[test]
+fn a_restarted_master_recovers_admitted_agents_which_reregister() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let id = {
+        let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+        let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+        clock.settle_blocking();
+        let id = agent.registered_id().unwrap();
+        agent.stop();
+        master.stop();
+        id
+    };
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    clock.settle_blocking();
+    let recovered = master.with(|m| {
+        m.state()
+            .agents
+            .recovered
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(recovered, vec![id.clone()]);
+    let state = http(master.addr(), "GET", "/state", &[], b"").json();
+    assert_eq!(state["recovered_slaves"][0]["id"], id.as_str());
+
+    let agent = TestAgent::start(
+        &net,
+        &clock,
+        &master.upid(),
+        "cpus:4;mem:1024",
+        Some((id.clone(), Vec::new(), Vec::new())),
+    );
+    clock.settle_blocking();
+    assert_eq!(agent.registered_id(), Some(id.clone()));
+    let (registered, recovered) = master.with(|m| {
+        (
+            m.state()
+                .agents
+                .registered
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>(),
+            m.state().agents.recovered.len(),
+        )
+    });
+    assert_eq!(registered, vec![id]);
+    assert_eq!(recovered, 0);
+    agent.stop();
+    master.stop();
+}
+
+#[test]
+fn recovered_agents_that_do_not_return_become_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    {
+        let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+        let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:1;mem:64", None);
+        clock.settle_blocking();
+        agent.stop();
+        master.stop();
+    }
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    clock.settle_blocking();
+    advance(&clock, Duration::from_secs(601), Duration::from_secs(60));
+    let (recovered, unreachable) = master.with(|m| {
+        (
+            m.state().agents.recovered.len(),
+            m.state().agents.unreachable.len(),
+        )
+    });
+    assert_eq!((recovered, unreachable), (0, 1));
+    assert_eq!(master.with(|m| m.registry().unreachable.len()), 1);
+    master.stop();
+}
