@@ -1,1 +1,16 @@
-//! Not built yet: see the open issues.
+//! The Mesos agent: runs tasks on a machine for the master.
+//!
+//! Foundations so far, one module per concept:
+//! - [`flags`]: the agent's flags with Mesos's names and defaults;
+//! - [`resources`]: the agent's total resources (`--resources` + detection) and attributes;
+//! - [`paths`]: Mesos's work-dir layout (sandboxes, `meta/` checkpoints, `latest` links);
+//! - [`checkpoint`]: durable atomic files and append-only record logs;
+//! - [`status_update_manager`]: per-task ordered, retried, checkpointed status updates;
+//! - [`sys`]: the few raw system calls (the only module with `unsafe`).
+
+pub mod checkpoint;
+pub mod flags;
+pub mod paths;
+pub mod resources;
+pub mod status_update_manager;
+pub mod sys;
