@@ -343,3 +343,27 @@ fn quantities_and_min_allocatable() {
         "Error parsing min_allocatable_resources 'cpus:x': Failed to parse 'x' to quantity: only scalar values are allowed"
     );
 }
+
+#[test]
+fn shrink_to_quantities_and_limits() {
+    let rs = r("cpus:4;mem:1024;cpus(web):2;ports:[1-10]");
+    let target = ResourceQuantities::parse("cpus:5;mem:100;ports:20").unwrap();
+    let shrunk = rs.shrink_to_quantities(&target);
+    assert_eq!(shrunk, r("cpus:4;cpus(web):1;mem:100;ports:[1-10]"));
+    let small_ports = ResourceQuantities::parse("ports:5").unwrap();
+    assert!(
+        rs.shrink_to_quantities(&small_ports).is_empty(),
+        "ranges are not split"
+    );
+    let limits = mesos_protos::resources::ResourceLimits::parse("cpus:1").unwrap();
+    assert_eq!(
+        rs.shrink_to_limits(&limits),
+        r("cpus:1;mem:1024;ports:[1-10]")
+    );
+    // Persistent volumes are indivisible.
+    let pv = Resources::from(&volume("v", 100.0, "db"));
+    let disk50 = ResourceQuantities::parse("disk:50").unwrap();
+    assert!(pv.shrink_to_quantities(&disk50).is_empty());
+    let disk100 = ResourceQuantities::parse("disk:100").unwrap();
+    assert_eq!(pv.shrink_to_quantities(&disk100), pv);
+}

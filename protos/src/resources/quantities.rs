@@ -346,3 +346,66 @@ pub fn parse_min_allocatable_resources(
         })
         .collect()
 }
+
+impl Resources {
+    /// The largest part of these resources within `target` (Mesos's `shrinkResources` for
+    /// quantities): names without a target are dropped, scalars are cut down to what is
+    /// left of their target, indivisible entries (persistent volumes, MOUNT/BLOCK disks)
+    /// are kept whole or dropped, and ranges/sets are kept whole if their count fits.
+    /// Entries are visited in order; shuffle beforehand if fairness needs it.
+    pub fn shrink_to_quantities(&self, target: &ResourceQuantities) -> Resources {
+        let mut left = target.clone();
+        let mut out = Resources::new();
+        for e in &self.entries {
+            let budget = left.get(&e.meta.name);
+            if budget.is_zero() {
+                continue;
+            }
+            if let Some(kept) = shrink_entry(e, budget) {
+                let mut used = ResourceQuantities::new();
+                used.add_arc(&kept.meta.name, kept.value.quantity());
+                left -= &used;
+                out.add_entry(kept);
+            }
+        }
+        out
+    }
+
+    /// The largest part of these resources within `limits` (Mesos's `shrinkResources` for
+    /// limits): names without a limit are kept whole, the rest as in
+    /// [`Resources::shrink_to_quantities`].
+    pub fn shrink_to_limits(&self, limits: &ResourceLimits) -> Resources {
+        let mut left = limits.clone();
+        let mut out = Resources::new();
+        for e in &self.entries {
+            let Some(budget) = left.get(&e.meta.name) else {
+                out.add_entry(e.clone());
+                continue;
+            };
+            if let Some(kept) = shrink_entry(e, budget) {
+                let used = kept.value.quantity();
+                left.set(&e.meta.name, budget.saturating_sub(used).max(Scalar::ZERO));
+                out.add_entry(kept);
+            }
+        }
+        out
+    }
+}
+
+/// `e` cut down to at most `budget`, or `None` if no part of it fits.
+fn shrink_entry(e: &super::entry::Entry, budget: Scalar) -> Option<super::entry::Entry> {
+    if budget.millis() <= 0 {
+        return None;
+    }
+    if e.value.quantity() <= budget {
+        return Some(e.clone());
+    }
+    match e.value {
+        ResourceValue::Scalar(_) if !e.meta.exclusive && !e.meta.shared => {
+            let mut cut = e.clone();
+            cut.value = ResourceValue::Scalar(budget);
+            Some(cut)
+        }
+        _ => None,
+    }
+}
