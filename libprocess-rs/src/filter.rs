@@ -63,6 +63,7 @@ type Sink = Box<dyn FnMut(&Upid, &Upid, &(dyn Any + Send)) + Send>;
 
 enum Kind {
     Message(TypeId),
+    Named(String),
     Exited,
 }
 
@@ -176,6 +177,38 @@ impl Filters {
         )
     }
 
+    /// Drops the next message with wire name `name` (whatever its Rust type); the future
+    /// yields the sender once it is dropped.
+    pub fn drop_message_named(
+        &self,
+        name: &str,
+        from: impl Into<PidMatch>,
+        to: impl Into<PidMatch>,
+    ) -> oneshot::Receiver<Upid> {
+        let (tx, rx) = oneshot::channel();
+        let kind = Kind::Named(name.to_string());
+        self.install(
+            kind,
+            from.into(),
+            to.into(),
+            true,
+            true,
+            Some(exited_sink(tx)),
+        );
+        rx
+    }
+
+    /// Drops every message with wire name `name` until the filter is removed.
+    pub fn drop_messages_named(
+        &self,
+        name: &str,
+        from: impl Into<PidMatch>,
+        to: impl Into<PidMatch>,
+    ) -> FilterId {
+        let kind = Kind::Named(name.to_string());
+        self.install(kind, from.into(), to.into(), true, false, None)
+    }
+
     /// Calls `f(from, to, &msg)` for every `M` from `from` to `to` (still delivered).
     pub fn observe<M: Message>(
         &self,
@@ -247,13 +280,30 @@ impl Filters {
         self.active.load(Ordering::Acquire) > 0
     }
 
-    /// Runs the message filters; true if the message must be dropped.
-    pub(crate) fn check_message(&self, from: &Upid, to: &Upid, msg: &(dyn Any + Send)) -> bool {
+    /// Runs the message filters; true if the message must be dropped. `name` gives the
+    /// message's wire name (only asked for when a by-name filter is installed).
+    pub(crate) fn check_message(
+        &self,
+        from: &Upid,
+        to: &Upid,
+        msg: &(dyn Any + Send),
+        name: &dyn Fn() -> Option<String>,
+    ) -> bool {
         if self.active.load(Ordering::Acquire) == 0 {
             return false;
         }
         let t = msg.type_id();
-        self.check(|k| matches!(k, Kind::Message(m) if *m == t), from, to, msg)
+        let mut wire_name: Option<Option<String>> = None;
+        self.check(
+            |k| match k {
+                Kind::Message(m) => *m == t,
+                Kind::Named(n) => wire_name.get_or_insert_with(name).as_deref() == Some(n),
+                Kind::Exited => false,
+            },
+            from,
+            to,
+            msg,
+        )
     }
 
     /// Runs the exited filters; true if the notice must be dropped.
@@ -266,7 +316,7 @@ impl Filters {
 
     fn check(
         &self,
-        kind: impl Fn(&Kind) -> bool,
+        mut kind: impl FnMut(&Kind) -> bool,
         from: &Upid,
         to: &Upid,
         msg: &(dyn Any + Send),

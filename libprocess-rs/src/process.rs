@@ -214,6 +214,7 @@ impl<P: Process> Mailbox<P> {
 /// The type-erased view of a mailbox that the runtime's registry holds.
 pub(crate) trait AnyMailbox: Send + Sync {
     fn is_closed(&self) -> bool;
+    fn name_of(&self, t: TypeId) -> Option<String>;
     fn deliver(&self, from: Upid, body: Box<dyn Any + Send>) -> bool;
     fn exited(&self, pid: Upid) -> bool;
     fn http(&self, req: Request, reply: oneshot::Sender<Response>) -> bool;
@@ -225,6 +226,9 @@ pub(crate) trait AnyMailbox: Send + Sync {
 impl<P: Process> AnyMailbox for Mailbox<P> {
     fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+    fn name_of(&self, t: TypeId) -> Option<String> {
+        self.handlers.by_type.get(&t).map(|(n, _)| n.to_string())
     }
     fn deliver(&self, from: Upid, body: Box<dyn Any + Send>) -> bool {
         self.enqueue(Event::Message { from, body })

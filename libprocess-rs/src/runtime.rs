@@ -388,7 +388,8 @@ impl Core {
         to: &Upid,
         body: Box<dyn Any + Send>,
     ) -> bool {
-        if self.filters.check_message(from, to, &*body) {
+        let name = || mailbox.name_of((*body).type_id());
+        if self.filters.check_message(from, to, &*body, &name) {
             tracing::debug!(%from, %to, "message dropped by a filter");
             return false;
         }
@@ -414,9 +415,12 @@ impl Core {
             Some(Err(e)) => Inbound::Malformed(e),
             Some(Ok(msg)) => {
                 if self.filters.is_active()
-                    && self
-                        .filters
-                        .check_message(&from, &Upid::new(entry.key(), self.addr), &*msg)
+                    && self.filters.check_message(
+                        &from,
+                        &Upid::new(entry.key(), self.addr),
+                        &*msg,
+                        &|| Some(name.to_string()),
+                    )
                 {
                     tracing::debug!(%from, to = to_id, message = name, "message dropped by a filter");
                 } else {

@@ -159,3 +159,48 @@ fn exited_can_be_awaited_and_dropped() {
     let _ = Duration::ZERO;
     block_on(rt.shutdown());
 }
+
+#[test]
+fn messages_can_be_dropped_by_wire_name() {
+    let master_rt = Runtime::start().unwrap();
+    let agent_rt = Runtime::start().unwrap();
+    let (tx, mut got) = mpsc::unbounded();
+    let master = master_rt.spawn("master", Master(tx)).unwrap();
+    let (etx, _exits) = mpsc::unbounded();
+    let agent = agent_rt.spawn("slave(1)", Agent(etx)).unwrap();
+
+    // Remote (decoded from HTTP) and local deliveries both see the wire name.
+    let dropped =
+        master_rt
+            .filters()
+            .drop_message_named("test.Register", PidMatch::Any, master.upid());
+    agent_rt.send_from(
+        agent.upid(),
+        master.upid(),
+        Register {
+            name: "remote".into(),
+        },
+    );
+    assert_eq!(block_on(dropped).unwrap(), *agent.upid());
+    let id = master_rt
+        .filters()
+        .drop_messages_named("test.Register", PidMatch::Any, PidMatch::Any);
+    master_rt.send(
+        master.upid(),
+        Register {
+            name: "local".into(),
+        },
+    );
+    master_rt.clock().settle_blocking();
+    assert!(got.try_recv().is_err(), "both Registers were dropped");
+    master_rt.filters().remove(id);
+    master_rt.send(
+        master.upid(),
+        Register {
+            name: "through".into(),
+        },
+    );
+    assert_eq!(block_on(got.next()).unwrap(), "through");
+    block_on(master_rt.shutdown());
+    block_on(agent_rt.shutdown());
+}
