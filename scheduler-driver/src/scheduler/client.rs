@@ -1,6 +1,7 @@
 //! The handle frameworks send calls with (reference §2.4): one method per call type, each a
 //! separate POST to the leader carrying the live `Mesos-Stream-Id`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mesos_protos::v1::scheduler::{call, Call};
@@ -17,6 +18,9 @@ use crate::error::Error;
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
+    /// Set for the copy handed to [`super::Scheduler`] callbacks: `stop` then only records the
+    /// wish, and the runner stops once the callback and its implicit acknowledgement are done.
+    deferred_stop: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -39,7 +43,18 @@ fn call_of(kind: call::Type) -> Call {
 
 impl Client {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Client { shared }
+        Client {
+            shared,
+            deferred_stop: None,
+        }
+    }
+
+    /// A copy whose `stop` is deferred through `flag` (see the field's doc).
+    pub(crate) fn with_deferred_stop(&self, flag: Arc<AtomicBool>) -> Self {
+        Client {
+            shared: self.shared.clone(),
+            deferred_stop: Some(flag),
+        }
     }
 
     /// The framework id the master assigned (or the one configured), if known.
@@ -62,9 +77,16 @@ impl Client {
         self.shared.state.lock().subscribed
     }
 
-    /// Stops the driver: the stream closes and the event stream ends. Idempotent.
+    /// Stops the driver: the stream closes and the event stream ends. Idempotent. Called from
+    /// a [`super::Scheduler`] callback, it takes effect once that callback (and the implicit
+    /// acknowledgement of its update) is done.
     pub fn stop(&self) {
-        self.shared.shutdown.send_replace(true);
+        match &self.deferred_stop {
+            Some(flag) => flag.store(true, Ordering::SeqCst),
+            None => {
+                self.shared.shutdown.send_replace(true);
+            }
+        }
     }
 
     /// Sends any call; `framework_id` is filled in when absent. `202` is success.

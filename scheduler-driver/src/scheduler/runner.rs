@@ -1,6 +1,8 @@
 //! The `Scheduler` callback trait and the loop that drives it.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use mesos_protos::v1::scheduler::{event, Event};
@@ -124,6 +126,10 @@ pub async fn run_with<S: Scheduler>(
     scheduler: &mut S,
     ack_mode: AckMode,
 ) -> Result<(), Error> {
+    let original = client;
+    let stop = Arc::new(AtomicBool::new(false));
+    let callback_client = client.with_deferred_stop(stop.clone());
+    let client = &callback_client;
     let mut connected = false;
     while let Some(item) = events.next().await {
         match item {
@@ -132,11 +138,19 @@ pub async fn run_with<S: Scheduler>(
                     connected = true;
                 }
                 dispatch(client, scheduler, *event, ack_mode).await;
+                if stop.load(Ordering::SeqCst) {
+                    original.stop();
+                    return Ok(());
+                }
             }
             DriverEvent::Disconnected { error, .. } => {
                 if connected {
                     connected = false;
                     scheduler.disconnected(client, &error).await;
+                    if stop.load(Ordering::SeqCst) {
+                        original.stop();
+                        return Ok(());
+                    }
                 }
             }
             DriverEvent::Failed(error) => return Err(error),
