@@ -64,10 +64,23 @@ impl MessagePlan {
 pub(crate) struct Plans {
     pub(crate) messages: Vec<MessagePlan>,
     pub(crate) by_name: HashMap<String, usize>,
-    /// Enum value number → name, per enum.
-    pub(crate) enums: Vec<HashMap<i32, String>>,
+    /// Enum value names sorted by number, per enum.
+    pub(crate) enums: Vec<EnumNames>,
     /// Enum value name → number, per enum.
     pub(crate) enum_numbers: Vec<HashMap<String, i32>>,
+}
+
+/// An enum's value names, sorted by number for binary search.
+pub(crate) struct EnumNames(Vec<(i32, String)>);
+
+impl EnumNames {
+    /// The name of the value with this number.
+    pub(crate) fn get(&self, number: i32) -> Option<&str> {
+        self.0
+            .binary_search_by_key(&number, |(n, _)| *n)
+            .ok()
+            .map(|i| self.0[i].1.as_str())
+    }
 }
 
 pub(crate) static PLANS: LazyLock<Plans> = LazyLock::new(build_plans);
@@ -84,11 +97,14 @@ fn build_plans() -> Plans {
     let mut enum_numbers = Vec::new();
     for e in pool.all_enums() {
         enum_index.insert(e.full_name().to_string(), enums.len());
-        enums.push(
-            e.values()
-                .map(|v| (v.number(), v.name().to_string()))
-                .collect(),
-        );
+        let mut names: Vec<(i32, String)> = e
+            .values()
+            .map(|v| (v.number(), v.name().to_string()))
+            .collect();
+        names.sort_by_key(|(n, _)| *n);
+        // Aliases share a number; the first declared name is the one protobuf prints.
+        names.dedup_by_key(|(n, _)| *n);
+        enums.push(EnumNames(names));
         enum_numbers.push(
             e.values()
                 .map(|v| (v.name().to_string(), v.number()))

@@ -16,7 +16,8 @@ pub(crate) fn write(type_name: &str, bytes: &[u8], out: &mut Vec<u8>) -> Option<
     let plans = &*PLANS;
     let index = *plans.by_name.get(type_name)?;
     let start = out.len();
-    let result = write_message(plans, index, bytes, out);
+    let mut scratch = Vec::with_capacity(64);
+    let result = write_message(plans, index, bytes, &mut scratch, out);
     if result.is_none() {
         out.truncate(start);
     }
@@ -71,33 +72,40 @@ fn read_field<'a>(bytes: &mut &'a [u8]) -> Option<(u32, Raw<'a>)> {
     Some((number, raw))
 }
 
-fn write_message(plans: &Plans, index: usize, mut bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+/// Field occurrences of the messages being written, innermost last; one buffer per call.
+type Scratch<'a> = Vec<(u32, Raw<'a>)>;
+
+fn write_message<'a>(
+    plans: &Plans,
+    index: usize,
+    mut bytes: &'a [u8],
+    scratch: &mut Scratch<'a>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
     let plan = &plans.messages[index];
     // Occurrences grouped by field; prost writes them in field-number order.
-    let mut occurrences: Vec<(u32, Raw<'_>)> = Vec::new();
+    let base = scratch.len();
     while !bytes.is_empty() {
         let (number, raw) = read_field(&mut bytes)?;
-        if let Some(&(last, _)) = occurrences.last() {
-            if number < last {
-                return None;
-            }
+        if scratch.len() > base && number < scratch[scratch.len() - 1].0 {
+            return None;
         }
-        occurrences.push((number, raw));
+        scratch.push((number, raw));
     }
+    let end = scratch.len();
 
     out.push(b'{');
     let mut first = true;
-    let mut cursor = 0;
+    let mut cursor = base;
     for field in &plan.fields {
-        while cursor < occurrences.len() && occurrences[cursor].0 < field.number {
+        while cursor < end && scratch[cursor].0 < field.number {
             cursor += 1; // unknown field: not rendered
         }
         let begin = cursor;
-        while cursor < occurrences.len() && occurrences[cursor].0 == field.number {
+        while cursor < end && scratch[cursor].0 == field.number {
             cursor += 1;
         }
-        let values = &occurrences[begin..cursor];
-        if values.is_empty() {
+        if begin == cursor {
             if let Some(default) = &field.default {
                 separator(out, &mut first);
                 out.extend_from_slice(&field.key);
@@ -108,41 +116,41 @@ fn write_message(plans: &Plans, index: usize, mut bytes: &[u8], out: &mut Vec<u8
         if let Some((key_kind, value_kind)) = field.map {
             separator(out, &mut first);
             out.extend_from_slice(&field.key);
-            write_map(plans, key_kind, value_kind, values, out)?;
+            let entries: Vec<Raw<'a>> = scratch[begin..cursor].iter().map(|e| e.1).collect();
+            write_map(plans, key_kind, value_kind, &entries, scratch, out)?;
         } else if field.list {
-            let shown: Vec<Raw<'_>> = values
-                .iter()
-                .map(|(_, raw)| *raw)
-                .filter(|raw| renders(plans, field.scalar, *raw))
-                .collect();
-            if shown.is_empty() {
+            if !(begin..cursor).any(|i| renders(plans, field.scalar, scratch[i].1)) {
                 continue;
             }
             separator(out, &mut first);
             out.extend_from_slice(&field.key);
             out.push(b'[');
-            for (i, raw) in shown.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+            let mut first_item = true;
+            for i in begin..cursor {
+                let raw = scratch[i].1;
+                if !renders(plans, field.scalar, raw) {
+                    continue;
                 }
-                write_value(plans, field.scalar, raw, out)?;
+                separator(out, &mut first_item);
+                write_value(plans, field.scalar, raw, scratch, out)?;
             }
             out.push(b']');
         } else {
             // Repeated singular message fields would need merging: not prost's output.
-            if values.len() > 1 && matches!(field.scalar, Scalar::Message(_)) {
+            if cursor - begin > 1 && matches!(field.scalar, Scalar::Message(_)) {
                 return None;
             }
-            let raw = values[values.len() - 1].1;
+            let raw = scratch[cursor - 1].1;
             if !renders(plans, field.scalar, raw) {
                 continue;
             }
             separator(out, &mut first);
             out.extend_from_slice(&field.key);
-            write_value(plans, field.scalar, raw, out)?;
+            write_value(plans, field.scalar, raw, scratch, out)?;
         }
     }
     out.push(b'}');
+    scratch.truncate(base);
     Some(())
 }
 
@@ -157,20 +165,21 @@ fn separator(out: &mut Vec<u8>, first: &mut bool) {
 fn renders(plans: &Plans, scalar: Scalar, raw: Raw<'_>) -> bool {
     match (scalar, raw) {
         #[allow(clippy::cast_possible_truncation)]
-        (Scalar::Enum(e), Raw::Varint(n)) => plans.enums[e].contains_key(&(n as i32)),
+        (Scalar::Enum(e), Raw::Varint(n)) => plans.enums[e].get(n as i32).is_some(),
         _ => true,
     }
 }
 
-fn write_map(
+fn write_map<'a>(
     plans: &Plans,
     key_kind: Scalar,
     value_kind: Scalar,
-    entries: &[(u32, Raw<'_>)],
+    entries: &[Raw<'a>],
+    scratch: &mut Scratch<'a>,
     out: &mut Vec<u8>,
 ) -> Option<()> {
     let mut rendered: Vec<(String, Vec<u8>)> = Vec::with_capacity(entries.len());
-    for (_, raw) in entries {
+    for raw in entries {
         let Raw::Len(mut entry) = *raw else {
             return None;
         };
@@ -184,8 +193,8 @@ fn write_map(
         }
         let mut key_json = Vec::new();
         match key {
-            Some(raw) => write_value(plans, key_kind, raw, &mut key_json)?,
-            None => write_value(plans, key_kind, zero_of(key_kind), &mut key_json)?,
+            Some(raw) => write_value(plans, key_kind, raw, scratch, &mut key_json)?,
+            None => write_value(plans, key_kind, zero_of(key_kind), scratch, &mut key_json)?,
         }
         // Keys are JSON strings: a quoted key stays as is, numbers and booleans get quoted.
         let key_string = match serde_json::from_slice::<serde_json::Value>(&key_json).ok()? {
@@ -195,8 +204,14 @@ fn write_map(
         let mut value_json = Vec::new();
         match value {
             Some(raw) if !renders(plans, value_kind, raw) => continue,
-            Some(raw) => write_value(plans, value_kind, raw, &mut value_json)?,
-            None => write_value(plans, value_kind, zero_of(value_kind), &mut value_json)?,
+            Some(raw) => write_value(plans, value_kind, raw, scratch, &mut value_json)?,
+            None => write_value(
+                plans,
+                value_kind,
+                zero_of(value_kind),
+                scratch,
+                &mut value_json,
+            )?,
         }
         rendered.push((key_string, value_json));
     }
@@ -247,7 +262,13 @@ fn write_number<T: serde::Serialize>(value: T, out: &mut Vec<u8>) -> Option<()> 
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-fn write_value(plans: &Plans, scalar: Scalar, raw: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
+fn write_value<'a>(
+    plans: &Plans,
+    scalar: Scalar,
+    raw: Raw<'a>,
+    scratch: &mut Scratch<'a>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
     match (scalar, raw) {
         (Scalar::Double, Raw::Fixed64(n)) => write_double(f64::from_bits(n), out),
         (Scalar::Float, Raw::Fixed32(n)) => write_double(f64::from(f32::from_bits(n)), out),
@@ -279,10 +300,10 @@ fn write_value(plans: &Plans, scalar: Scalar, raw: Raw<'_>, out: &mut Vec<u8>) -
             Some(())
         }
         (Scalar::Enum(e), Raw::Varint(n)) => {
-            let name = plans.enums[e].get(&(n as i32))?;
+            let name = plans.enums[e].get(n as i32)?;
             serde_json::to_writer(&mut *out, name).ok()
         }
-        (Scalar::Message(m), Raw::Len(b)) => write_message(plans, m, b, out),
+        (Scalar::Message(m), Raw::Len(b)) => write_message(plans, m, b, scratch, out),
         _ => None,
     }
 }
