@@ -212,7 +212,9 @@ async fn pump(
                     "peer closed the connection",
                 ));
             }
-            let n = parse_responses(&mut buf)?;
+            // An unsolicited response (say, a server-side timeout) must not count as an
+            // answer to a request we never wrote.
+            let n = parse_responses(&mut buf)?.min(unanswered.load(Ordering::SeqCst));
             if n > 0 {
                 unanswered.fetch_sub(n, Ordering::SeqCst);
                 clock.work_done_n(n);
