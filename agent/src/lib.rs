@@ -6,9 +6,13 @@
 //! - [`paths`]: Mesos's work-dir layout (sandboxes, `meta/` checkpoints, `latest` links);
 //! - [`checkpoint`]: durable atomic files and append-only record logs;
 //! - [`status_update_manager`]: per-task ordered, retried, checkpointed status updates;
+//! - [`executor_env`]: the environment Mesos gives executors;
+//! - [`containerizer`]: launcher + isolators, with OS effects behind [`containerizer::ProcessOps`];
 //! - [`sys`]: the few raw system calls (the only module with `unsafe`).
 
 pub mod checkpoint;
+pub mod containerizer;
+pub mod executor_env;
 pub mod flags;
 pub mod paths;
 pub mod resources;

@@ -22,6 +22,28 @@ pub fn cpus_online() -> io::Result<u64> {
     Ok(n as u64)
 }
 
+/// Clock ticks per second, the unit of CPU times in `/proc/<pid>/stat`.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if n <= 0 {
+        100
+    } else {
+        n as u64
+    }
+}
+
+/// The memory page size, the unit of RSS in `/proc/<pid>/stat`.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n <= 0 {
+        4096
+    } else {
+        n as u64
+    }
+}
+
 /// Total size in bytes of the file system holding `path`.
 pub fn filesystem_total_bytes(path: &Path) -> io::Result<u64> {
     let c = CString::new(path.as_os_str().as_bytes())
@@ -113,6 +135,110 @@ pub fn process_exists(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// A pidfd: a handle on a process that is not (or no longer) our child, so that its exit
+/// can be awaited without polling (`pidfd_open(2)`, Linux 5.3+).
+#[derive(Debug)]
+pub struct PidFd(std::os::fd::OwnedFd);
+
+impl PidFd {
+    /// Opens a pidfd for `pid`; fails with `ESRCH` if the process is gone.
+    pub fn open(pid: i32) -> io::Result<PidFd> {
+        if pid <= 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid pid {pid}"),
+            ));
+        }
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just returned this descriptor to us; nobody else owns it.
+        Ok(PidFd(unsafe {
+            <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32)
+        }))
+    }
+
+    /// Blocks the calling thread until the process exits.
+    pub fn wait_exit(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut pfd = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: `pfd` is one valid pollfd; -1 waits without a timeout.
+            let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
+            if rc > 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+}
+
+/// A user account, as `getpwnam(3)` finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Home directory.
+    pub home: String,
+}
+
+/// Looks up a user by name; `Ok(None)` if there is no such user.
+pub fn lookup_user(name: &str) -> io::Result<Option<User>> {
+    let c = CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "user name contains NUL"))?;
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: `passwd` is plain old data; zeroed is a valid initial value.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the call; `buf` outlives every use of the
+    // strings `pwd` points into, which we copy out before returning.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            c.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    if result.is_null() {
+        return Ok(None);
+    }
+    let home = if pwd.pw_dir.is_null() {
+        String::new()
+    } else {
+        // SAFETY: getpwnam_r filled `pw_dir` with a NUL-terminated string inside `buf`.
+        unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Ok(Some(User {
+        uid: pwd.pw_uid,
+        gid: pwd.pw_gid,
+        home,
+    }))
+}
+
+/// The effective user id of this process.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
 /// How a reaped child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitStatus {
@@ -151,6 +277,27 @@ mod tests {
         assert!(kill_process(-1, libc::SIGKILL).is_err());
         assert!(!process_exists(0));
         assert!(process_exists(std::process::id() as i32));
+    }
+
+    #[test]
+    fn users() {
+        let root = lookup_user("root").unwrap().unwrap();
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(lookup_user("no-such-user-xyz").unwrap(), None);
+        assert!(lookup_user("a\0b").is_err());
+    }
+
+    #[test]
+    fn pidfd_sees_a_non_child_exit() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.2")
+            .spawn()
+            .unwrap();
+        let fd = PidFd::open(child.id() as i32).unwrap();
+        let waiter = std::thread::spawn(move || fd.wait_exit());
+        child.wait().unwrap();
+        waiter.join().unwrap().unwrap();
+        assert!(PidFd::open(-4).is_err());
     }
 
     #[test]

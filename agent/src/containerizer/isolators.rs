@@ -1,0 +1,3 @@
+//! Isolator implementations, one per file.
+
+pub mod posix;

@@ -1,0 +1,216 @@
+//! `posix/cpu` and `posix/mem`: no enforcement, only usage, summed over the processes of
+//! the container's session (its first process started a new session, so every process it
+//! forks stays in it unless it leaves on purpose).
+
+use std::collections::HashMap;
+
+use mesos_protos::v1;
+use parking_lot::Mutex;
+
+use crate::containerizer::isolator::{Isolator, IsolatorError, RecoveredState};
+use crate::flags::AgentFlags;
+
+/// The fields of `/proc/<pid>/stat` the posix isolators read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// Process id.
+    pub pid: i32,
+    /// Process group.
+    pub pgrp: i32,
+    /// Session id.
+    pub session: i32,
+    /// User CPU time in clock ticks.
+    pub utime: u64,
+    /// System CPU time in clock ticks.
+    pub stime: u64,
+    /// Resident set size in pages.
+    pub rss_pages: u64,
+}
+
+/// Parses one `/proc/<pid>/stat` line (the command name may hold spaces and parentheses).
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let pid = text.get(..open)?.trim().parse().ok()?;
+    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    let field = |i: usize| rest.get(i).copied();
+    Some(ProcStat {
+        pid,
+        pgrp: field(2)?.parse().ok()?,
+        session: field(3)?.parse().ok()?,
+        utime: field(11)?.parse().ok()?,
+        stime: field(12)?.parse().ok()?,
+        rss_pages: field(21)?.parse().ok()?,
+    })
+}
+
+/// Every process of session `sid`, read from `/proc`.
+pub fn session_processes(sid: i32) -> Vec<ProcStat> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|t| parse_stat(&t))
+        .filter(|s| s.session == sid)
+        .collect()
+}
+
+#[derive(Default)]
+struct Pids(Mutex<HashMap<String, i32>>);
+
+impl Pids {
+    fn recover(&self, states: &[RecoveredState]) {
+        let mut m = self.0.lock();
+        for s in states {
+            m.insert(s.container_id.clone(), s.pid);
+        }
+    }
+    fn insert(&self, container: &str, pid: i32) {
+        self.0.lock().insert(container.to_string(), pid);
+    }
+    fn get(&self, isolator: &'static str, container: &str) -> Result<i32, IsolatorError> {
+        self.0
+            .lock()
+            .get(container)
+            .copied()
+            .ok_or_else(|| IsolatorError::Failed {
+                isolator,
+                container: container.into(),
+                reason: "unknown container".into(),
+            })
+    }
+    fn remove(&self, container: &str) {
+        self.0.lock().remove(container);
+    }
+}
+
+/// `posix/cpu`: reports CPU times of the container's processes.
+#[derive(Default)]
+pub struct PosixCpu {
+    pids: Pids,
+}
+
+/// `posix/mem`: reports the resident memory of the container's processes.
+#[derive(Default)]
+pub struct PosixMem {
+    pids: Pids,
+}
+
+/// Constructor for the isolator table.
+pub fn cpu(_flags: &AgentFlags) -> Box<dyn Isolator> {
+    Box::<PosixCpu>::default()
+}
+
+/// Constructor for the isolator table.
+pub fn mem(_flags: &AgentFlags) -> Box<dyn Isolator> {
+    Box::<PosixMem>::default()
+}
+
+impl Isolator for PosixCpu {
+    fn name(&self) -> &'static str {
+        "posix/cpu"
+    }
+    fn recover(&self, states: &[RecoveredState], _orphans: &[String]) -> Result<(), IsolatorError> {
+        self.pids.recover(states);
+        Ok(())
+    }
+    fn isolate(&self, container: &str, pid: i32) -> Result<(), IsolatorError> {
+        self.pids.insert(container, pid);
+        Ok(())
+    }
+    fn usage(
+        &self,
+        container: &str,
+        stats: &mut v1::ResourceStatistics,
+    ) -> Result<(), IsolatorError> {
+        let pid = self.pids.get(self.name(), container)?;
+        let ticks = crate::sys::clock_ticks() as f64;
+        let procs = session_processes(pid);
+        stats.cpus_user_time_secs = Some(procs.iter().map(|p| p.utime).sum::<u64>() as f64 / ticks);
+        stats.cpus_system_time_secs =
+            Some(procs.iter().map(|p| p.stime).sum::<u64>() as f64 / ticks);
+        Ok(())
+    }
+    fn cleanup(&self, container: &str) -> Result<(), IsolatorError> {
+        self.pids.remove(container);
+        Ok(())
+    }
+}
+
+impl Isolator for PosixMem {
+    fn name(&self) -> &'static str {
+        "posix/mem"
+    }
+    fn recover(&self, states: &[RecoveredState], _orphans: &[String]) -> Result<(), IsolatorError> {
+        self.pids.recover(states);
+        Ok(())
+    }
+    fn isolate(&self, container: &str, pid: i32) -> Result<(), IsolatorError> {
+        self.pids.insert(container, pid);
+        Ok(())
+    }
+    fn usage(
+        &self,
+        container: &str,
+        stats: &mut v1::ResourceStatistics,
+    ) -> Result<(), IsolatorError> {
+        let pid = self.pids.get(self.name(), container)?;
+        let page = crate::sys::page_size();
+        let rss: u64 = session_processes(pid).iter().map(|p| p.rss_pages).sum();
+        stats.mem_rss_bytes = Some(rss.saturating_mul(page));
+        Ok(())
+    }
+    fn cleanup(&self, container: &str) -> Result<(), IsolatorError> {
+        self.pids.remove(container);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_names() {
+        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 123 4096000 250 18446744073709551615";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(
+            s,
+            ProcStat {
+                pid: 4242,
+                pgrp: 4242,
+                session: 4242,
+                utime: 7,
+                stime: 3,
+                rss_pages: 250
+            }
+        );
+        assert!(parse_stat("garbage").is_none());
+        assert!(parse_stat("1 (x) S 1").is_none());
+    }
+
+    #[test]
+    fn usage_of_our_own_session() {
+        let me = std::process::id() as i32;
+        let own = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
+        let sid = parse_stat(&own).unwrap().session;
+        let flags = AgentFlags::defaults();
+        let (cpu, mem) = (cpu(&flags), mem(&flags));
+        cpu.isolate("c", sid).unwrap();
+        mem.isolate("c", sid).unwrap();
+        let mut stats = v1::ResourceStatistics::default();
+        cpu.usage("c", &mut stats).unwrap();
+        mem.usage("c", &mut stats).unwrap();
+        assert!(stats.mem_rss_bytes.unwrap() > 0);
+        assert!(stats.cpus_user_time_secs.is_some());
+        cpu.cleanup("c").unwrap();
+        assert!(cpu.usage("c", &mut stats).is_err());
+    }
+}
