@@ -126,3 +126,85 @@ async fn launch_tasks_runs_to_finished_in_protobuf() {
 async fn launch_tasks_runs_to_finished_in_json() {
     launch_tasks_example(ContentType::Json).await;
 }
+
+#[allow(dead_code)]
+#[path = "../examples/command_executor.rs"]
+mod command_executor;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_executor_runs_a_real_shell_command() {
+    use mesos_protos::v1::executor::{call as ecall, event as eevent, Event as EEvent};
+    use mesos_protos::v1::{CommandInfo, TaskInfo};
+    use mesos_scheduler::executor::{self, ExecutorEnv};
+
+    let sandbox = tempfile::tempdir().unwrap();
+    let clock = Clock::new();
+    clock.pause();
+    let mut agent = Fake::start(Api::Executor, clock.clone()).await;
+    let env = ExecutorEnv::from_map(
+        &[
+            ("MESOS_AGENT_ENDPOINT", agent.address()),
+            ("MESOS_FRAMEWORK_ID", "fw".to_string()),
+            ("MESOS_EXECUTOR_ID", "ex".to_string()),
+            ("MESOS_DIRECTORY", sandbox.path().display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    )
+    .unwrap();
+    let runner = tokio::spawn(async move {
+        let mut ex = command_executor::CommandExecutor::new(env.sandbox.clone());
+        executor::run(executor::Config::new(env).with_clock(clock), &mut ex).await
+    });
+    assert_eq!(
+        agent.next_call().await.executor_type(),
+        ecall::Type::Subscribe
+    );
+    for (id, cmd) in [("ok", "echo -n hi > out.txt"), ("bad", "exit 3")] {
+        agent.send_executor_event(&EEvent {
+            r#type: Some(eevent::Type::Launch as i32),
+            launch: Some(eevent::Launch {
+                task: TaskInfo {
+                    name: id.into(),
+                    task_id: mesos_protos::v1::TaskId { value: id.into() },
+                    agent_id: AgentId { value: "a".into() },
+                    command: Some(CommandInfo {
+                        value: Some(cmd.into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            }),
+            ..Default::default()
+        });
+    }
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let r = agent.next_call().await;
+        let s = r.executor.unwrap().update.unwrap().status;
+        seen.push((
+            s.task_id.value.clone(),
+            s.state(),
+            s.message.unwrap_or_default(),
+        ));
+    }
+    let last = |id: &str| seen.iter().rfind(|(t, _, _)| t == id).cloned().unwrap();
+    assert_eq!(last("ok").1, TaskState::TaskFinished);
+    assert_eq!(last("bad").1, TaskState::TaskFailed);
+    assert!(last("bad").2.contains('3'), "{:?}", last("bad"));
+    assert!(seen.contains(&("ok".into(), TaskState::TaskRunning, String::new())));
+    // The command ran in the sandbox.
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path().join("out.txt")).unwrap(),
+        "hi"
+    );
+    agent.send_executor_event(&EEvent {
+        r#type: Some(eevent::Type::Shutdown as i32),
+        ..Default::default()
+    });
+    within("the executor to stop", runner)
+        .await
+        .unwrap()
+        .unwrap();
+}

@@ -552,3 +552,51 @@ async fn explicit_mode_sends_only_the_frameworks_own_acks() {
     // Only t2's ack (sent by the callback itself, so before it finished) reached the master.
     assert_eq!(acks, vec![("t2".to_string(), false)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_master_is_skipped_for_the_next_in_the_list() {
+    let clock = paused_clock();
+    // A port nobody listens on: bind, note it, close.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let mut live = Fake::start(Api::Scheduler, clock.clone()).await;
+    let cfg = Config::new([dead_addr, live.address()], framework()).with_clock(clock.clone());
+    let (client, mut events) = connect(cfg).unwrap();
+    match next(&mut events).await {
+        DriverEvent::Disconnected { error, retry_in } => {
+            assert!(matches!(error, Error::Transport { .. }), "{error}");
+            clock.advance(retry_in);
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    assert_eq!(
+        live.next_call().await.scheduler_type(),
+        call::Type::Subscribe
+    );
+    subscribed(&mut events).await;
+    assert_eq!(
+        client.leader().unwrap().as_str(),
+        format!("http://{}/api/v1/scheduler", live.address())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_subscribe_is_final_and_carries_the_status_and_body() {
+    let clock = paused_clock();
+    let mut master = Fake::start(Api::Scheduler, clock.clone()).await;
+    master.set_mode(Mode::Reject(
+        401,
+        "Unauthorized: missing credentials".into(),
+    ));
+    let (_client, mut events) = connect(config(&[&master], &clock, ContentType::Json)).unwrap();
+    assert_eq!(master.next_call().await.status, 401);
+    match next(&mut events).await {
+        DriverEvent::Failed(Error::Status { status, body, .. }) => {
+            assert_eq!(status, 401);
+            assert_eq!(body, "Unauthorized: missing credentials");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    assert!(within("the end of events", events.next()).await.is_none());
+}

@@ -41,6 +41,8 @@ pub enum Mode {
     Redirect(String),
     /// The next `n` requests get `503`, then serve.
     Unavailable(u32),
+    /// Every request gets this status and body (e.g. `401` with Mesos's text).
+    Reject(u16, String),
 }
 
 /// A decoded call with what came with it.
@@ -339,6 +341,9 @@ fn respond(
                 .header("Location", location)
                 .body(Full::new(Bytes::new()).boxed())
                 .unwrap();
+        }
+        Mode::Reject(status, body) => {
+            return full(StatusCode::from_u16(status).unwrap(), &body);
         }
         Mode::Unavailable(n) if n > 0 => {
             st.mode = Mode::Unavailable(n - 1);
