@@ -5,6 +5,9 @@
 //! request whose response is a RecordIO stream of events, and every other call as its own
 //! short `POST`. Time (back-off, heartbeat watchdog, recovery timeout) flows through a
 //! [`libprocess::Clock`] so tests can pause and advance it.
+//!
+//! The README (included below) has the data-flow picture and a usage example.
+#![doc = include_str!("../README.md")]
 
 mod backoff;
 mod error;
