@@ -8,13 +8,19 @@
 //! - [`status_update_manager`]: per-task ordered, retried, checkpointed status updates;
 //! - [`executor_env`]: the environment Mesos gives executors;
 //! - [`containerizer`]: launcher + isolators, with OS effects behind [`containerizer::ProcessOps`];
+//! - [`fetcher`]: `CommandInfo.uris` into the sandbox (copy, extract, executable bit, cache);
+//! - [`reaper`]: the agent as child subreaper, reaping orphans without stealing children;
+//! - [`proc_stat`]: `/proc/<pid>/stat` for usage and zombies;
 //! - [`sys`]: the few raw system calls (the only module with `unsafe`).
 
 pub mod checkpoint;
 pub mod containerizer;
 pub mod executor_env;
+pub mod fetcher;
 pub mod flags;
 pub mod paths;
+pub mod proc_stat;
+pub mod reaper;
 pub mod resources;
 pub mod status_update_manager;
 pub mod sys;

@@ -258,6 +258,31 @@ impl WaitStatus {
     }
 }
 
+/// Reaps the exited child `pid` without blocking: `Ok(None)` if it has not exited.
+pub fn reap(pid: i32) -> io::Result<Option<WaitStatus>> {
+    if pid <= 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to wait for pid {pid}"),
+        ));
+    }
+    let mut status: libc::c_int = 0;
+    // SAFETY: `status` is a valid out-pointer; a positive pid waits for that child only,
+    // so children that others wait for (std's `Child::wait`) are never taken.
+    let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if rc == 0 {
+        return Ok(None);
+    }
+    Ok(Some(if libc::WIFEXITED(status) {
+        WaitStatus::Exited(libc::WEXITSTATUS(status))
+    } else {
+        WaitStatus::Signaled(libc::WTERMSIG(status))
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

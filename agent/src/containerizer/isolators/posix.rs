@@ -9,58 +9,7 @@ use parking_lot::Mutex;
 
 use crate::containerizer::isolator::{Isolator, IsolatorError, RecoveredState};
 use crate::flags::AgentFlags;
-
-/// The fields of `/proc/<pid>/stat` the posix isolators read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProcStat {
-    /// Process id.
-    pub pid: i32,
-    /// Process group.
-    pub pgrp: i32,
-    /// Session id.
-    pub session: i32,
-    /// User CPU time in clock ticks.
-    pub utime: u64,
-    /// System CPU time in clock ticks.
-    pub stime: u64,
-    /// Resident set size in pages.
-    pub rss_pages: u64,
-}
-
-/// Parses one `/proc/<pid>/stat` line (the command name may hold spaces and parentheses).
-pub fn parse_stat(text: &str) -> Option<ProcStat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let pid = text.get(..open)?.trim().parse().ok()?;
-    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
-    let field = |i: usize| rest.get(i).copied();
-    Some(ProcStat {
-        pid,
-        pgrp: field(2)?.parse().ok()?,
-        session: field(3)?.parse().ok()?,
-        utime: field(11)?.parse().ok()?,
-        stime: field(12)?.parse().ok()?,
-        rss_pages: field(21)?.parse().ok()?,
-    })
-}
-
-/// Every process of session `sid`, read from `/proc`.
-pub fn session_processes(sid: i32) -> Vec<ProcStat> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter_map(|t| parse_stat(&t))
-        .filter(|s| s.session == sid)
-        .collect()
-}
+use crate::proc_stat::session_processes;
 
 #[derive(Default)]
 struct Pids(Mutex<HashMap<String, i32>>);
@@ -178,29 +127,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_stat_with_odd_names() {
-        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 123 4096000 250 18446744073709551615";
-        let s = parse_stat(line).unwrap();
-        assert_eq!(
-            s,
-            ProcStat {
-                pid: 4242,
-                pgrp: 4242,
-                session: 4242,
-                utime: 7,
-                stime: 3,
-                rss_pages: 250
-            }
-        );
-        assert!(parse_stat("garbage").is_none());
-        assert!(parse_stat("1 (x) S 1").is_none());
-    }
-
-    #[test]
     fn usage_of_our_own_session() {
         let me = std::process::id() as i32;
         let own = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
-        let sid = parse_stat(&own).unwrap().session;
+        let sid = crate::proc_stat::parse_stat(&own).unwrap().session;
         let flags = AgentFlags::defaults();
         let (cpu, mem) = (cpu(&flags), mem(&flags));
         cpu.isolate("c", sid).unwrap();
