@@ -54,6 +54,8 @@ pub struct Config {
     pub clock: Clock,
     /// First re-subscribe delay (doubling up to `env.subscription_backoff_max`).
     pub backoff_min: Duration,
+    /// How long a SUBSCRIBE may wait for its response headers.
+    pub subscribe_timeout: Duration,
     /// Largest event accepted, in bytes.
     pub max_event_size: usize,
 }
@@ -66,6 +68,7 @@ impl Config {
             content_type: ContentType::default(),
             clock: Clock::new(),
             backoff_min: Duration::from_millis(250),
+            subscribe_timeout: Duration::from_secs(15),
             max_event_size: mesos_protos::recordio::DEFAULT_MAX_RECORD_SIZE,
         }
     }

@@ -107,7 +107,9 @@ fn simple_event(kind: event::Type) -> Event {
 async fn subscribe_offers_and_every_call(ct: ContentType) {
     let clock = paused_clock();
     let mut master = Fake::start(Api::Scheduler, clock.clone()).await;
-    let (client, mut events) = connect(config(&[&master], &clock, ct)).unwrap();
+    let mut cfg = config(&[&master], &clock, ct);
+    cfg.suppressed_roles = vec!["batch".into()];
+    let (client, mut events) = connect(cfg).unwrap();
 
     let sub = master.next_call().await;
     assert_eq!(sub.scheduler_type(), call::Type::Subscribe);
@@ -599,4 +601,45 @@ async fn a_rejected_subscribe_is_final_and_carries_the_status_and_body() {
         other => panic!("expected Failed, got {other:?}"),
     }
     assert!(within("the end of events", events.next()).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_that_never_answers_subscribe_times_out_on_the_clock() {
+    let clock = paused_clock();
+    let mut master = Fake::start(Api::Scheduler, clock.clone()).await;
+    master.set_mode(Mode::Hang);
+    let (_client, mut events) = connect(config(&[&master], &clock, ContentType::Protobuf)).unwrap();
+    master.next_call().await;
+    clock.advance(Duration::from_secs(15));
+    match next(&mut events).await {
+        DriverEvent::Disconnected { error, retry_in } => {
+            assert!(matches!(error, Error::SubscribeTimeout { .. }), "{error}");
+            master.set_mode(Mode::Serve);
+            clock.advance(retry_in);
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    let r = master.next_call().await;
+    assert_eq!((r.scheduler_type(), r.status), (call::Type::Subscribe, 200));
+    subscribed(&mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_inside_a_record_is_a_lost_connection() {
+    let clock = paused_clock();
+    let mut master = Fake::start(Api::Scheduler, clock.clone()).await;
+    let (_client, mut events) = connect(config(&[&master], &clock, ContentType::Json)).unwrap();
+    master.next_call().await;
+    let fid = subscribed(&mut events).await;
+    master.send_raw(b"120\n{\"type\":\"OFF");
+    master.close_stream();
+    match next(&mut events).await {
+        DriverEvent::Disconnected { error, retry_in } => {
+            assert!(matches!(error, Error::RecordIo(_)), "{error}");
+            clock.advance(retry_in);
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    let r = master.next_call().await;
+    assert_eq!(r.scheduler.unwrap().framework_id, Some(fid));
 }

@@ -317,7 +317,15 @@ async fn connection_loop(
 async fn subscribe(client: &ExecutorClient, config: &Config) -> Result<EventReader<Event>, Error> {
     let shared = &client.shared;
     let call = client.subscribe_call();
-    let response = shared.transport.post(&shared.url, &call, None).await?;
+    let timeout = config.subscribe_timeout;
+    let response = config
+        .clock
+        .timeout(timeout, shared.transport.post(&shared.url, &call, None))
+        .await
+        .map_err(|_| Error::SubscribeTimeout {
+            url: shared.url.to_string(),
+            timeout,
+        })??;
     if response.status() != StatusCode::OK {
         return Err(transport::status_error(&shared.url, response).await);
     }

@@ -43,6 +43,8 @@ pub enum Mode {
     Unavailable(u32),
     /// Every request gets this status and body (e.g. `401` with Mesos's text).
     Reject(u16, String),
+    /// Requests are read and recorded but never answered.
+    Hang,
 }
 
 /// A decoded call with what came with it.
@@ -243,6 +245,15 @@ impl Fake {
         );
     }
 
+    /// Writes raw bytes on the live stream (e.g. half a record).
+    pub fn send_raw(&self, bytes: &[u8]) {
+        let st = self.inner.state.lock();
+        let stream = st.stream.as_ref().expect("no live stream");
+        let _ = stream
+            .tx
+            .unbounded_send(Ok(Frame::data(Bytes::copy_from_slice(bytes))));
+    }
+
     /// Ends the live stream (a clean end of the chunked body).
     pub fn close_stream(&self) {
         self.inner.state.lock().stream = None;
@@ -308,6 +319,10 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
             StatusCode::BAD_REQUEST,
             &format!("Failed to parse body: {e}"),
         );
+    }
+    if matches!(inner.state.lock().mode, Mode::Hang) {
+        let _ = inner.calls.send(received);
+        return futures::future::pending().await;
     }
     let response = respond(&inner, &received, json, accept.as_deref());
     received.status = response.status().as_u16();
