@@ -3,6 +3,7 @@
 pub mod allocator;
 pub mod flags;
 pub mod master;
+pub mod metrics;
 pub mod offers;
 pub mod reconcile;
 pub mod registrar;

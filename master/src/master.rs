@@ -33,6 +33,7 @@ use crate::registrar::{
 use crate::render::MESOS_VERSION;
 use crate::state::{IdGenerator, Limits, MasterState};
 
+pub use crate::metrics::MasterCounters;
 pub use stream::EventStream;
 
 /// Who leads, as this master sees it (a ZooKeeper detector will drive this later).
@@ -112,45 +113,6 @@ impl MasterOptions {
 pub const MASTER_ID: &str = "master";
 
 type OpDone = Box<dyn FnOnce(&mut Master, &mut Context<Master>, Result<OpResult, String>) + Send>;
-
-/// Counters behind `/metrics/snapshot` (`master/...`).
-#[derive(Debug, Default, Clone)]
-pub struct MasterCounters {
-    /// `master/slave_registrations`.
-    pub slave_registrations: u64,
-    /// `master/slave_reregistrations`.
-    pub slave_reregistrations: u64,
-    /// `master/slave_removals`.
-    pub slave_removals: u64,
-    /// `master/messages_register_slave`.
-    pub messages_register_slave: u64,
-    /// `master/messages_reregister_slave`.
-    pub messages_reregister_slave: u64,
-    /// `master/messages_status_update`.
-    pub messages_status_update: u64,
-    /// `master/valid_status_updates`.
-    pub valid_status_updates: u64,
-    /// `master/invalid_status_updates`.
-    pub invalid_status_updates: u64,
-    /// `master/valid_status_update_acknowledgements`.
-    pub valid_status_update_acknowledgements: u64,
-    /// `master/invalid_status_update_acknowledgements`.
-    pub invalid_status_update_acknowledgements: u64,
-    /// `master/messages_launch_tasks`.
-    pub messages_launch_tasks: u64,
-    /// `master/messages_decline_offers`.
-    pub messages_decline_offers: u64,
-    /// `master/messages_revive_offers`.
-    pub messages_revive_offers: u64,
-    /// `master/messages_suppress_offers`.
-    pub messages_suppress_offers: u64,
-    /// `master/messages_kill_task`.
-    pub messages_kill_task: u64,
-    /// `master/messages_reconcile_tasks`.
-    pub messages_reconcile_tasks: u64,
-    /// `master/dropped_messages`.
-    pub dropped_messages: u64,
-}
 
 /// Per-agent liveness bookkeeping (the slave observer's state).
 #[derive(Debug, Clone)]
@@ -339,6 +301,22 @@ impl Master {
         }
     }
 
+    /// Publishes the master's metrics into the runtime registry (`/metrics/snapshot`).
+    /// Refreshed every allocation interval.
+    pub(crate) fn refresh_metrics(&mut self, ctx: &mut Context<Self>) {
+        let inputs = crate::metrics::MetricsInputs {
+            uptime_secs: (Master::now(ctx) - self.state.start_time).max(0.0),
+            elected: self.leader.get() == Leadership::Leading,
+            registrar_queued_operations: self.pending_ops.len(),
+            registry_agents: self.registrar.state().agents.len(),
+            operator_event_stream_subscribers: 0,
+        };
+        let metrics = ctx.metrics().clone();
+        for (name, value) in crate::metrics::master_metrics(&self.state, &self.counters, &inputs) {
+            metrics.gauge(&name).set(value);
+        }
+    }
+
     fn total_ping_timeout_seconds(&self) -> f64 {
         self.flags.total_ping_timeout().as_secs_f64()
     }
@@ -397,6 +375,7 @@ impl Process for Master {
         });
         self.schedule_ping_sweep(ctx);
         self.schedule_allocation(ctx);
+        self.refresh_metrics(ctx);
         if !self.state.agents.recovered.is_empty() {
             let timeout = self.flags.agent_reregister_timeout;
             ctx.delay(timeout, |m: &mut Master, ctx| m.reregister_timeout(ctx));

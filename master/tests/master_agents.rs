@@ -151,3 +151,41 @@ fn recovered_agents_that_do_not_return_become_unreachable() {
     assert_eq!(master.with(|m| m.registry().unreachable.len()), 1);
     master.stop();
 }
+
+#[test]
+fn metrics_snapshot_has_master_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+    clock.settle_blocking();
+    advance(&clock, Duration::from_secs(1), Duration::from_secs(1));
+    let r = http(master.addr(), "GET", "/metrics/snapshot", &[], b"");
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    let obj = v.as_object().expect("flat object");
+    for k in [
+        "master/uptime_secs",
+        "master/elected",
+        "master/slaves_active",
+        "master/slaves_connected",
+        "master/slaves_unreachable",
+        "master/frameworks_active",
+        "master/tasks_running",
+        "master/tasks_lost",
+        "master/cpus_total",
+        "master/mem_used",
+        "master/outstanding_offers",
+        "master/slave_registrations",
+        "registrar/queued_operations",
+    ] {
+        assert!(obj.get(k).is_some_and(|x| x.is_number()), "missing {k}");
+    }
+    assert!(obj.values().all(|x| x.is_number()));
+    assert_eq!(v["master/slaves_active"].as_f64(), Some(1.0));
+    assert_eq!(v["master/slave_registrations"].as_f64(), Some(1.0));
+    assert_eq!(v["master/cpus_total"].as_f64(), Some(4.0));
+    assert_eq!(v["master/elected"].as_f64(), Some(1.0));
+    agent.stop();
+    master.stop();
+}

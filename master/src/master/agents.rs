@@ -462,7 +462,9 @@ impl Master {
                     m.rescind_offer_event(&o);
                 }
                 let _ = m.allocator.remove_agent(&id);
+                m.counters.slave_removals_unhealthy += 1;
                 for u in updates {
+                    m.counters.task_entered(task_state(u.status.state));
                     m.forward_update(ctx, &u);
                 }
             }),
@@ -541,7 +543,9 @@ impl Master {
                 }
                 let _ = m.allocator.remove_agent(&id);
                 m.counters.slave_removals += 1;
+                m.counters.slave_removals_unregistered += 1;
                 for u in updates {
+                    m.counters.task_entered(task_state(u.status.state));
                     m.forward_update(ctx, &u);
                 }
             }),
@@ -586,6 +590,9 @@ impl Master {
                     .get(&fid)
                     .and_then(|f| f.tasks.get(&tid))
                     .map(|t| task_state(t.state));
+                if let Some(n) = new.filter(|n| *n != old) {
+                    self.counters.task_entered(n);
+                }
                 if !is_terminal(old) && new.is_some_and(is_terminal) {
                     let r = Resources::from_resources(&resources);
                     let now = Master::now_duration(ctx);

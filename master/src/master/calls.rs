@@ -53,6 +53,7 @@ impl Master {
         let every = self.flags.allocation_interval;
         ctx.delay(every, |m: &mut Master, ctx| {
             m.allocate(ctx);
+            m.refresh_metrics(ctx);
             m.schedule_allocation(ctx);
         });
     }

@@ -360,6 +360,10 @@ impl Master {
         let Ok(removed) = self.state.remove_framework(fid, now) else {
             return;
         };
+        for u in &removed.updates {
+            self.counters
+                .task_entered(crate::status::task_state(u.status.state));
+        }
         for aid in &removed.agents {
             if let Some(pid) = self.agent_links.get(aid).map(|l| l.pid.clone()) {
                 ctx.send(
