@@ -178,11 +178,16 @@ fn validation_messages() {
     r.scalar = None;
     r.ranges = Some(v1::value::Ranges {
         range: vec![
-            v1::value::Range { begin: 5, end: 9 },
             v1::value::Range { begin: 1, end: 6 },
+            v1::value::Range { begin: 5, end: 9 },
         ],
     });
     assert_eq!(msg(&r), "Invalid ranges resource: overlapping ranges");
+    // Mesos only catches a later range starting inside an earlier one; the mirror case
+    // is accepted and merged.
+    r.ranges.as_mut().unwrap().range.reverse();
+    assert!(validate_resource(&r).is_ok());
+    assert_eq!(Resources::from(&r).ports().unwrap().to_string(), "[1-9]");
     r = base("zones");
     r.r#type = v1::value::Type::Set as i32;
     r.scalar = None;

@@ -180,13 +180,8 @@ fn validate_value(r: &v1::Resource) -> Result<(), ResourcesError> {
                     }
                 }
             }
-            // Mesos's check above is one-sided; also catch `a` starting inside `b`, which
-            // would otherwise be silently merged.
-            let mut sorted: Vec<_> = ranges.iter().map(|x| (x.begin, x.end)).collect();
-            sorted.sort_unstable();
-            if sorted.windows(2).any(|w| w[1].0 <= w[0].1) {
-                return invalid("Invalid ranges resource: overlapping ranges");
-            }
+            // Mesos's check is one-sided (a later range starting inside an earlier one);
+            // the mirror case passes validation there and is merged, and so it is here.
         }
         v1::value::Type::Set => {
             if sc || rg || !st {
