@@ -135,6 +135,16 @@ impl Config {
         self
     }
 
+    /// Authenticates with HTTP Basic credentials (masters run with
+    /// `--authenticate_http_frameworks`).
+    pub fn with_basic_auth(mut self, principal: &str, secret: &str) -> Self {
+        use base64::Engine as _;
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{principal}:{secret}"));
+        self.authorization = Some(format!("Basic {token}"));
+        self
+    }
+
     /// Sets the reconnect back-off range.
     pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;

@@ -44,6 +44,7 @@ const CHECKPOINTING: &[(&str, &str)] = &[
     ("MESOS_CHECKPOINT", "1"),
     ("MESOS_RECOVERY_TIMEOUT", "15mins"),
     ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "2secs"),
+    ("MESOS_EXECUTOR_AUTHENTICATION_TOKEN", "tok-1"),
 ];
 
 async fn next(events: &mut ExecutorEvents) -> ExecutorEvent {
@@ -119,6 +120,7 @@ async fn subscribe_update_ack_and_resend(ct: ContentType) {
     let sub = agent.next_call().await;
     assert_eq!(sub.executor_type(), call::Type::Subscribe);
     assert_eq!(sub.content_type, ct.mime());
+    assert_eq!(sub.authorization.as_deref(), Some("Bearer tok-1"));
     let c = sub.executor.unwrap();
     assert_eq!(
         (c.framework_id.value.as_str(), c.executor_id.value.as_str()),

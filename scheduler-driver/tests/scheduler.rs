@@ -107,7 +107,7 @@ fn simple_event(kind: event::Type) -> Event {
 async fn subscribe_offers_and_every_call(ct: ContentType) {
     let clock = paused_clock();
     let mut master = Fake::start(Api::Scheduler, clock.clone()).await;
-    let mut cfg = config(&[&master], &clock, ct);
+    let mut cfg = config(&[&master], &clock, ct).with_basic_auth("fw-principal", "s3cret");
     cfg.suppressed_roles = vec!["batch".into()];
     let (client, mut events) = connect(cfg).unwrap();
 
@@ -116,6 +116,9 @@ async fn subscribe_offers_and_every_call(ct: ContentType) {
     assert_eq!(sub.content_type, ct.mime());
     assert_eq!(sub.accept.as_deref(), Some(ct.mime()));
     assert_eq!(sub.stream_id, None, "SUBSCRIBE must not carry a stream id");
+    // base64("fw-principal:s3cret")
+    let basic = Some("Basic ZnctcHJpbmNpcGFsOnMzY3JldA==".to_string());
+    assert_eq!(sub.authorization, basic);
     let info = &sub
         .scheduler
         .as_ref()
@@ -231,6 +234,7 @@ async fn subscribe_offers_and_every_call(ct: ContentType) {
         assert_eq!(r.status, 202, "{kind:?} was refused");
         assert_eq!(r.content_type, ct.mime());
         assert_eq!(r.stream_id.as_deref(), Some(stream_id.as_str()), "{kind:?}");
+        assert_eq!(r.authorization, basic, "{kind:?}");
         let c = r.scheduler.unwrap();
         assert_eq!(c.framework_id.as_ref(), Some(&fid));
         match kind {

@@ -55,6 +55,7 @@ pub struct Received {
     pub content_type: String,
     pub accept: Option<String>,
     pub stream_id: Option<String>,
+    pub authorization: Option<String>,
     /// Clock time at arrival.
     pub at: Time,
     /// Status the fake answered.
@@ -298,6 +299,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
     };
     let accept = header("accept");
     let stream_id = header("mesos-stream-id");
+    let authorization = header("authorization");
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let mut received = Received {
         scheduler: None,
@@ -305,6 +307,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
         content_type: content_type.clone(),
         accept: accept.clone(),
         stream_id: stream_id.clone(),
+        authorization,
         at: inner.clock.now(),
         status: 0,
     };
