@@ -370,3 +370,35 @@ async fn executor_trait_runs_tasks_until_shutdown() {
     assert_eq!(finisher.launched, vec!["g1", "g2"]);
     assert_eq!(finisher.acknowledged, 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_the_agent_rejects_is_returned_and_not_resent() {
+    let clock = paused_clock();
+    let mut agent = Fake::start(Api::Executor, clock.clone()).await;
+    let cfg = Config::new(env(&agent, CHECKPOINTING)).with_clock(clock.clone());
+    let (client, mut events) = connect(cfg).unwrap();
+    agent.next_call().await;
+    assert_eq!(
+        next_event(&mut events).await.r#type(),
+        event::Type::Subscribed
+    );
+    agent.set_mode(Mode::Reject(
+        400,
+        "Received TASK_STAGING from executor".into(),
+    ));
+    let err = client
+        .update(status("t1", TaskState::TaskStaging))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert!(err.to_string().contains("TASK_STAGING"), "{err}");
+    assert!(client.unacknowledged_updates().is_empty());
+    assert_eq!(agent.next_call().await.status, 400);
+
+    agent.set_mode(Mode::Serve);
+    agent.close_stream();
+    let (_, retry_in) = expect_disconnect(&mut events).await;
+    clock.advance(retry_in);
+    let s = agent.next_call().await.executor.unwrap().subscribe.unwrap();
+    assert!(s.unacknowledged_updates.is_empty());
+}
