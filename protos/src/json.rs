@@ -143,8 +143,23 @@ fn decode_dynamic(type_name: &str, bytes: &[u8]) -> DynamicMessage {
     // encoding always decodes: a failure here is a build defect, not an input error.
     let desc = message_descriptor(type_name)
         .unwrap_or_else(|e| panic!("{e}: generated type is missing from the descriptor pool"));
-    DynamicMessage::decode(desc, bytes)
-        .unwrap_or_else(|e| panic!("re-decoding {type_name} failed: {e}"))
+    let mut message = DynamicMessage::decode(desc, bytes)
+        .unwrap_or_else(|e| panic!("re-decoding {type_name} failed: {e}"));
+    ser::restore_map_defaults(&mut message);
+    message
+}
+
+/// Decodes protobuf bytes of the named type as a dynamic message, restoring the map
+/// values prost's encoding leaves out (see [`missing_required`]).
+pub fn decode_protobuf(type_name: &str, bytes: &[u8]) -> Result<DynamicMessage, JsonError> {
+    let desc = message_descriptor(type_name)?;
+    let mut message =
+        DynamicMessage::decode(desc, bytes).map_err(|source| JsonError::Protobuf {
+            type_name: type_name.to_string(),
+            source,
+        })?;
+    ser::restore_map_defaults(&mut message);
+    Ok(message)
 }
 
 /// Renders a message as Mesos renders it, as a JSON value.
@@ -217,22 +232,12 @@ pub fn protobuf_to_vec(type_name: &str, bytes: &[u8]) -> Result<Vec<u8>, JsonErr
     if writer::write(type_name, bytes, &mut out).is_some() {
         return Ok(out);
     }
-    let desc = message_descriptor(type_name)?;
-    let message = DynamicMessage::decode(desc, bytes).map_err(|source| JsonError::Protobuf {
-        type_name: type_name.to_string(),
-        source,
-    })?;
-    Ok(dynamic_to_vec(&message))
+    Ok(dynamic_to_vec(&decode_protobuf(type_name, bytes)?))
 }
 
 /// Dynamic form: protobuf bytes of the named type → Mesos JSON value.
 pub fn protobuf_to_value(type_name: &str, bytes: &[u8]) -> Result<serde_json::Value, JsonError> {
-    let desc = message_descriptor(type_name)?;
-    let message = DynamicMessage::decode(desc, bytes).map_err(|source| JsonError::Protobuf {
-        type_name: type_name.to_string(),
-        source,
-    })?;
-    Ok(dynamic_to_value(&message))
+    Ok(dynamic_to_value(&decode_protobuf(type_name, bytes)?))
 }
 
 /// Dynamic form: Mesos JSON value of the named type → protobuf bytes.
@@ -243,6 +248,9 @@ pub fn value_to_protobuf(type_name: &str, value: &serde_json::Value) -> Result<V
 }
 
 /// Paths of the unset required fields of a dynamic message (empty when initialized).
+///
+/// Map values are judged as [`decode_protobuf`] restores them: prost omits a map value equal
+/// to its default, whose required fields are then implied.
 pub fn missing_required(message: &DynamicMessage) -> Vec<String> {
     let mut out = Vec::new();
     collect_missing(message, &mut String::new(), &mut out);

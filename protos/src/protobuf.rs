@@ -4,8 +4,6 @@
 //! message's wire structure names the common ones (truncation, bad varints, bad wire types)
 //! with their offset, and anything deeper falls through as [`ProtobufError::Malformed`].
 
-use prost_reflect::DynamicMessage;
-
 /// Errors from decoding protobuf bytes.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtobufError {
@@ -77,13 +75,12 @@ pub fn decode_checked<M: prost::Message + prost::Name + Default>(
 ) -> Result<M, ProtobufError> {
     let message: M = decode(bytes)?;
     let type_name = M::full_name();
-    let desc = crate::json::message_descriptor(&type_name)
-        .map_err(|_| ProtobufError::UnknownType(type_name.clone()))?;
-    let dynamic =
-        DynamicMessage::decode(desc, bytes).map_err(|source| ProtobufError::Malformed {
-            type_name: type_name.clone(),
-            source,
-        })?;
+    let dynamic = crate::json::decode_protobuf(&type_name, bytes).map_err(|e| match e {
+        crate::json::JsonError::Protobuf { type_name, source } => {
+            ProtobufError::Malformed { type_name, source }
+        }
+        _ => ProtobufError::UnknownType(type_name.clone()),
+    })?;
     let fields = crate::json::missing_required(&dynamic);
     if fields.is_empty() {
         Ok(message)

@@ -149,6 +149,7 @@ typed_dispatch!(
     v1::Resource,
     v1::Attribute,
     v1::FrameworkInfo,
+    v1::OfferFilters,
     v1::AgentInfo,
     v1::MasterInfo,
     v1::DomainInfo,

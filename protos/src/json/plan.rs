@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use prost_reflect::{FieldDescriptor, Kind};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind};
 
-use super::ser::prints_default;
+use super::ser::{fill_required, prints_default};
 
 /// How one field's wire values are read and written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,8 @@ pub(crate) struct MessagePlan {
     pub(crate) fields: Vec<FieldPlan>,
     /// Whether any field is required.
     pub(crate) has_required: bool,
+    /// Encoding of the value prost leaves out of a map entry: required fields at defaults.
+    pub(crate) zero: Vec<u8>,
 }
 
 impl MessagePlan {
@@ -158,9 +160,12 @@ fn build_plans() -> Plans {
                 .collect();
             fields.sort_by_key(|f| f.number);
             let has_required = fields.iter().any(|f| f.required);
+            let mut zero = DynamicMessage::new(desc.clone());
+            fill_required(&mut zero);
             MessagePlan {
                 fields,
                 has_required,
+                zero: prost::Message::encode_to_vec(&zero),
             }
         })
         .collect();

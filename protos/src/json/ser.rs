@@ -177,3 +177,49 @@ impl Serialize for ScalarJson<'_> {
         }
     }
 }
+
+/// Puts back what prost's encoding of maps drops. prost leaves a map value out when it
+/// equals the default, and in a typed struct the default of a message with required
+/// fields has them set (prost keeps required fields as plain values), so a decoded map
+/// value missing its required fields stands for one with them at their defaults.
+pub(crate) fn restore_map_defaults(message: &mut DynamicMessage) {
+    for (_, value) in message.fields_mut() {
+        match value {
+            Value::Message(m) => restore_map_defaults(m),
+            Value::List(items) => {
+                for item in items {
+                    if let Value::Message(m) = item {
+                        restore_map_defaults(m);
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for entry in entries.values_mut() {
+                    if let Value::Message(m) = entry {
+                        fill_required(m);
+                        restore_map_defaults(m);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sets every unset required field (recursively) to its default value.
+pub(crate) fn fill_required(message: &mut DynamicMessage) {
+    for field in message.descriptor().fields() {
+        if !field.is_required() || message.has_field(&field) {
+            continue;
+        }
+        let value = match field.kind() {
+            Kind::Message(inner) => {
+                let mut zero = DynamicMessage::new(inner);
+                fill_required(&mut zero);
+                Value::Message(zero)
+            }
+            _ => field.default_value(),
+        };
+        message.set_field(&field, value);
+    }
+}

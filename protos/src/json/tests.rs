@@ -502,3 +502,41 @@ fn fast_encoder_accepts_and_defers_like_reference() {
         assert!(value_to_protobuf(type_name, &value).is_err(), "{value}");
     }
 }
+
+/// prost leaves a map value equal to its default out of the encoding; a `Value.Scalar`
+/// of 0.0 must still render (and check) as `{"value":0.0}`. Found by the fuzzer.
+#[test]
+fn zero_map_values_survive_prost_encoding() {
+    let value = json!({"user": "u", "name": "n", "failover_timeout": 0.0, "checkpoint": false,
+        "offer_filters": {"dev": {"min_allocatable_resources": {"quantities": [
+            {"quantities": {"cpus": {"value": 0.0}, "mem": {"value": 128.0}}}]}}}});
+    let info: v1::FrameworkInfo = from_value(&value).unwrap();
+    let bytes = prost::Message::encode_to_vec(&info);
+    assert_eq!(to_value(&info), value);
+    let text: serde_json::Value = serde_json::from_slice(&to_vec(&info)).unwrap();
+    assert_eq!(text, value);
+    assert_eq!(
+        protobuf_to_value("mesos.v1.FrameworkInfo", &bytes).unwrap(),
+        value
+    );
+    let checked: v1::FrameworkInfo = crate::protobuf::decode_checked(&bytes).unwrap();
+    assert_eq!(checked, info);
+
+    // A map value present but empty (not prost's output): the fast writer defers and the
+    // reference path restores the required field the same way.
+    let mut quantities = Vec::new();
+    // ResourceQuantities { quantities: {"cpus": <empty Scalar>} }
+    quantities.extend([0x0a, 0x08, 0x0a, 0x04, b'c', b'p', b'u', b's', 0x12, 0x00]);
+    let mut out = Vec::new();
+    assert!(writer::write(
+        "mesos.v1.OfferFilters.ResourceQuantities",
+        &quantities,
+        &mut out
+    )
+    .is_none());
+    let text = protobuf_to_vec("mesos.v1.OfferFilters.ResourceQuantities", &quantities).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&text).unwrap(),
+        json!({"quantities": {"cpus": {"value": 0.0}}})
+    );
+}

@@ -17,7 +17,7 @@ pub(crate) fn write(type_name: &str, bytes: &[u8], out: &mut Vec<u8>) -> Option<
     let index = *plans.by_name.get(type_name)?;
     let start = out.len();
     let mut scratch = Vec::with_capacity(64);
-    let result = write_message(plans, index, bytes, &mut scratch, out);
+    let result = write_message(plans, index, bytes, false, &mut scratch, out);
     if result.is_none() {
         out.truncate(start);
     }
@@ -75,10 +75,13 @@ fn read_field<'a>(bytes: &mut &'a [u8]) -> Option<(u32, Raw<'a>)> {
 /// Field occurrences of the messages being written, innermost last; one buffer per call.
 type Scratch<'a> = Vec<(u32, Raw<'a>)>;
 
+/// `map_value`: the message is a map entry's value, where the reference path restores
+/// unset required fields; this path only handles map values that have them all.
 fn write_message<'a>(
     plans: &Plans,
     index: usize,
     mut bytes: &'a [u8],
+    map_value: bool,
     scratch: &mut Scratch<'a>,
     out: &mut Vec<u8>,
 ) -> Option<()> {
@@ -106,6 +109,9 @@ fn write_message<'a>(
             cursor += 1;
         }
         if begin == cursor {
+            if map_value && field.required {
+                return None;
+            }
             if let Some(default) = &field.default {
                 separator(out, &mut first);
                 out.extend_from_slice(&field.key);
@@ -204,14 +210,11 @@ fn write_map<'a>(
         let mut value_json = Vec::new();
         match value {
             Some(raw) if !renders(plans, value_kind, raw) => continue,
-            Some(raw) => write_value(plans, value_kind, raw, scratch, &mut value_json)?,
-            None => write_value(
-                plans,
-                value_kind,
-                zero_of(value_kind),
-                scratch,
-                &mut value_json,
-            )?,
+            Some(raw) => write_map_value(plans, value_kind, raw, scratch, &mut value_json)?,
+            None => {
+                let zero = zero_of(value_kind);
+                write_map_value(plans, value_kind, zero, scratch, &mut value_json)?;
+            }
         }
         rendered.push((key_string, value_json));
     }
@@ -232,12 +235,26 @@ fn write_map<'a>(
     Some(())
 }
 
-/// The wire form of a field's zero value (an absent map key or value).
+fn write_map_value<'a>(
+    plans: &Plans,
+    scalar: Scalar,
+    raw: Raw<'a>,
+    scratch: &mut Scratch<'a>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    match (scalar, raw) {
+        (Scalar::Message(m), Raw::Len(b)) => write_message(plans, m, b, true, scratch, out),
+        _ => write_value(plans, scalar, raw, scratch, out),
+    }
+}
+
+/// The wire form of an absent map key or value: prost leaves out defaults.
 fn zero_of(scalar: Scalar) -> Raw<'static> {
     match scalar {
         Scalar::Double | Scalar::Fixed64 | Scalar::Sfixed64 => Raw::Fixed64(0),
         Scalar::Float | Scalar::Fixed32 | Scalar::Sfixed32 => Raw::Fixed32(0),
-        Scalar::String | Scalar::Bytes | Scalar::Message(_) => Raw::Len(&[]),
+        Scalar::Message(m) => Raw::Len(&PLANS.messages[m].zero),
+        Scalar::String | Scalar::Bytes => Raw::Len(&[]),
         _ => Raw::Varint(0),
     }
 }
@@ -303,7 +320,7 @@ fn write_value<'a>(
             let name = plans.enums[e].get(n as i32)?;
             serde_json::to_writer(&mut *out, name).ok()
         }
-        (Scalar::Message(m), Raw::Len(b)) => write_message(plans, m, b, scratch, out),
+        (Scalar::Message(m), Raw::Len(b)) => write_message(plans, m, b, false, scratch, out),
         _ => None,
     }
 }
