@@ -189,3 +189,75 @@ fn metrics_snapshot_has_master_metrics() {
     agent.stop();
     master.stop();
 }
+
+#[test]
+fn operator_api_answers_get_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+    clock.settle_blocking();
+    let json_ct = [("Content-Type", "application/json")];
+    let r = http(
+        master.addr(),
+        "POST",
+        "/api/v1",
+        &json_ct,
+        br#"{"type":"GET_AGENTS"}"#,
+    );
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["type"], "GET_AGENTS");
+    assert_eq!(
+        v["get_agents"]["agents"][0]["agent_info"]["id"]["value"],
+        "m1-S0"
+    );
+    let r = http(
+        master.addr(),
+        "POST",
+        "/api/v1",
+        &json_ct,
+        br#"{"type":"GET_STATE"}"#,
+    );
+    assert!(r.json()["get_state"]["get_agents"].is_object());
+    let r = http(
+        master.addr(),
+        "POST",
+        "/api/v1",
+        &json_ct,
+        br#"{"type":"GET_MASTER"}"#,
+    );
+    assert_eq!(r.json()["get_master"]["master_info"]["id"], "m1");
+    assert_eq!(http(master.addr(), "GET", "/api/v1", &[], b"").status, 405);
+    assert_eq!(
+        http(
+            master.addr(),
+            "POST",
+            "/api/v1",
+            &[("Content-Type", "text/plain")],
+            b"{}"
+        )
+        .status,
+        415
+    );
+    assert_eq!(
+        http(master.addr(), "POST", "/api/v1", &json_ct, b"nope").status,
+        400
+    );
+    let r = http(
+        master.addr(),
+        "POST",
+        "/api/v1",
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/x-protobuf"),
+        ],
+        br#"{"type":"GET_HEALTH"}"#,
+    );
+    assert_eq!(r.header("Content-Type"), Some("application/x-protobuf"));
+    let decoded: mesos_protos::v1::master::Response =
+        mesos_protos::protobuf::decode(&r.body).expect("protobuf response");
+    assert_eq!(decoded.get_health.map(|h| h.healthy), Some(true));
+    agent.stop();
+    master.stop();
+}

@@ -69,6 +69,80 @@ impl Master {
         json(render::roles_json(&self.state, &self.flags, &weights), &req)
     }
 
+    fn operator_route(&mut self, ctx: &mut Context<Self>, req: Request) -> Response {
+        let plain = |code: u16, msg: String| {
+            Response::status(code)
+                .with_body(msg)
+                .with_header("Content-Type", "text/plain; charset=utf-8")
+        };
+        if req.method != "POST" {
+            return plain(
+                405,
+                format!("Expecting a 'POST' request, received '{}'", req.method),
+            )
+            .with_header("Allow", "POST");
+        }
+        if let Some(r) = self.not_leader("/api/v1") {
+            return r;
+        }
+        let protobuf_body = match req.header("Content-Type") {
+            None => return plain(400, "Expecting 'Content-Type' to be present".into()),
+            Some("application/json") => false,
+            Some("application/x-protobuf") => true,
+            Some(other) => {
+                return plain(
+                    415,
+                    format!("Expecting 'Content-Type' of application/json or application/x-protobuf, got '{other}'"),
+                )
+            }
+        };
+        let Some(protobuf_out) = super::scheduler::negotiate_accept(req.header("Accept")) else {
+            return plain(
+                406,
+                "Expecting 'Accept' to allow application/json or application/x-protobuf".into(),
+            );
+        };
+        let call: Result<mesos_protos::v1::master::Call, String> = if protobuf_body {
+            mesos_protos::protobuf::decode(&req.body).map_err(|e| e.to_string())
+        } else {
+            mesos_protos::json::from_slice(&req.body).map_err(|e| e.to_string())
+        };
+        let call = match call {
+            Ok(c) => c,
+            Err(e) => return plain(400, format!("Failed to parse body into Call protobuf: {e}")),
+        };
+        let mut weights: std::collections::BTreeMap<String, f64> =
+            self.flags.weights.iter().cloned().collect();
+        for (r, w) in &self.registrar.state().weights {
+            weights.insert(r.clone(), *w);
+        }
+        let metrics = ctx
+            .metrics()
+            .snapshot()
+            .into_iter()
+            .filter_map(|(k, v)| v.as_f64().map(|v| (k, v)))
+            .collect();
+        let octx = crate::operator::OperatorContext {
+            flags: &self.flags,
+            weights,
+            metrics,
+        };
+        match crate::operator::answer(&call, &self.state, &octx) {
+            Ok(resp) => {
+                if protobuf_out {
+                    use prost::Message;
+                    Response::ok(resp.encode_to_vec())
+                        .with_header("Content-Type", "application/x-protobuf")
+                } else {
+                    Response::ok(mesos_protos::json::to_vec(&resp))
+                        .with_header("Content-Type", "application/json")
+                }
+            }
+            Err(crate::operator::OperatorError::BadRequest(m)) => plain(400, m),
+            Err(crate::operator::OperatorError::NotImplemented(m)) => plain(501, m),
+        }
+    }
+
     fn redirect_route(&mut self, ctx: &mut Context<Self>) -> Response {
         match self.leader.get() {
             Leadership::Leading => {
@@ -92,6 +166,7 @@ impl Master {
 /// Registers every route of the master.
 pub(super) fn routes(r: &mut Routes<Master>) {
     r.any("api/v1/scheduler", |m, ctx, req| m.scheduler_http(ctx, req));
+    r.any("api/v1", |m, ctx, req| m.operator_route(ctx, req));
     r.get("state", |m, ctx, req| m.state_route(ctx, req));
     r.get("state.json", |m, ctx, req| m.state_route(ctx, req));
     r.get("state-summary", |m, ctx, req| {
