@@ -647,3 +647,20 @@ async fn a_stream_cut_inside_a_record_is_a_lost_connection() {
     let r = master.next_call().await;
     assert_eq!(r.scheduler.unwrap().framework_id, Some(fid));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_events_arrive_complete_and_in_order() {
+    let clock = paused_clock();
+    let mut master = Fake::start(Api::Scheduler, clock.clone()).await;
+    let (_client, mut events) = connect(config(&[&master], &clock, ContentType::Protobuf)).unwrap();
+    master.next_call().await;
+    subscribed(&mut events).await;
+    // More than the driver's event buffer, each record split across three chunks.
+    for i in 0..600 {
+        master.send_scheduler_event(&update_event(&format!("t{i}"), None));
+    }
+    for i in 0..600 {
+        let e = next_event(&mut events).await;
+        assert_eq!(e.update.unwrap().status.task_id.value, format!("t{i}"));
+    }
+}
