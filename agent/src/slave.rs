@@ -11,7 +11,12 @@
 //!
 //! Task launching, executors and the HTTP APIs build on this actor in later steps.
 
+mod launch;
+pub mod model;
+
+use std::collections::BTreeMap;
 use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::{Context, Handlers, Process, TimerId, Upid};
@@ -19,6 +24,7 @@ use mesos_protos::mesos::internal;
 use mesos_protos::v1;
 
 use crate::checkpoint::{self, CheckpointError};
+use crate::containerizer::Containerizer;
 use crate::flags::{AgentFlags, RecoverMode};
 use crate::paths::{self, Layout};
 use crate::status_update_manager::{AckOutcome, StatusUpdateManager, UpdateOutcome};
@@ -94,6 +100,9 @@ pub struct Slave {
     updates: StatusUpdateManager,
     update_timer: Option<TimerId>,
     rng: u64,
+    containerizer: Arc<dyn Containerizer>,
+    frameworks: BTreeMap<String, model::Framework>,
+    agent_environment: BTreeMap<String, String>,
 }
 
 impl Slave {
@@ -104,6 +113,7 @@ impl Slave {
         flags: AgentFlags,
         mut info: v1::AgentInfo,
         master: Upid,
+        containerizer: Arc<dyn Containerizer>,
     ) -> Result<Slave, SlaveError> {
         let layout = Layout::new(&flags.work_dir, &flags.runtime_dir);
         info.id = None;
@@ -131,7 +141,22 @@ impl Slave {
             updates: StatusUpdateManager::new(),
             update_timer: None,
             rng: seed,
+            containerizer,
+            frameworks: BTreeMap::new(),
+            agent_environment: BTreeMap::new(),
         })
+    }
+
+    /// Sets the agent's own environment, which executors inherit (the caller passes it
+    /// explicitly so that tests never depend on the process environment).
+    pub fn with_environment(mut self, env: BTreeMap<String, String>) -> Slave {
+        self.agent_environment = env;
+        self
+    }
+
+    /// The frameworks with work on this agent.
+    pub fn frameworks(&self) -> &BTreeMap<String, model::Framework> {
+        &self.frameworks
     }
 
     /// The agent's description as last sent to (or assigned by) the master.
@@ -154,7 +179,7 @@ impl Slave {
         max.mul_f64(fraction)
     }
 
-    fn agent_id(&self) -> Option<&str> {
+    pub(crate) fn agent_id(&self) -> Option<&str> {
         self.info
             .id
             .as_ref()
@@ -310,7 +335,12 @@ impl Slave {
             update.slave_id = self.info.id.clone();
         }
         let now = ctx.clock().now();
-        match self.updates.update(update, checkpoint, now)? {
+        let recorded = update.clone();
+        let outcome = self.updates.update(update, checkpoint, now)?;
+        if matches!(outcome, UpdateOutcome::Accepted { .. }) {
+            self.record_task_state(&recorded);
+        }
+        match outcome {
             UpdateOutcome::Accepted {
                 forward: Some(head),
             } => self.forward_all(ctx, vec![*head]),
@@ -421,6 +451,8 @@ impl Process for Slave {
             }
             s.acknowledgement(ctx, m);
         })
+        .on::<internal::RunTaskMessage>(|s, ctx, from, m| s.run_task(ctx, from, m))
+        .on::<internal::KillTaskMessage>(|s, ctx, from, m| s.kill_task(ctx, from, m))
         .on::<internal::ShutdownMessage>(|_, ctx, from, m| {
             tracing::warn!(
                 "the master {from} asked us to shut down: {}",

@@ -6,167 +6,14 @@ use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::StreamExt;
-use libprocess::{block_on, Handlers, Pid, Process, Runtime, Upid};
-use mesos_agent::flags::AgentFlags;
-use mesos_agent::slave::{Slave, SlaveState};
+use libprocess::block_on;
+use mesos_agent::slave::SlaveState;
 use mesos_protos::mesos::internal;
 use mesos_protos::v1;
 
-/// What the fake master saw.
-#[derive(Debug)]
-enum Seen {
-    Register(internal::RegisterSlaveMessage),
-    Reregister(internal::ReregisterSlaveMessage),
-    Update(internal::StatusUpdateMessage),
-    Pong(Upid),
-}
-
-/// Answers registrations when `answer` is set; records everything.
-struct FakeMaster {
-    seen: mpsc::UnboundedSender<Seen>,
-    answer: bool,
-    /// `total_ping_timeout_seconds` to hand out; `None` leaves the agent's 75 s default.
-    ping_timeout: Option<f64>,
-}
-
-impl Process for FakeMaster {
-    fn handlers(h: &mut Handlers<Self>) {
-        h.on::<internal::RegisterSlaveMessage>(|m, ctx, from, msg| {
-            let _ = m.seen.unbounded_send(Seen::Register(msg));
-            if m.answer {
-                ctx.send(
-                    from,
-                    internal::SlaveRegisteredMessage {
-                        slave_id: v1::AgentId {
-                            value: "m1-S0".into(),
-                        },
-                        connection: Some(internal::MasterSlaveConnection {
-                            total_ping_timeout_seconds: m.ping_timeout,
-                        }),
-                    },
-                );
-            }
-        })
-        .on::<internal::ReregisterSlaveMessage>(|m, ctx, from, msg| {
-            let id = msg.slave.id.clone().unwrap_or_default();
-            let _ = m.seen.unbounded_send(Seen::Reregister(msg));
-            if m.answer {
-                ctx.send(
-                    from,
-                    internal::SlaveReregisteredMessage {
-                        slave_id: id,
-                        reconciliations: Vec::new(),
-                        connection: None,
-                    },
-                );
-            }
-        })
-        .on::<internal::StatusUpdateMessage>(|m, _, _, msg| {
-            let _ = m.seen.unbounded_send(Seen::Update(msg));
-        });
-    }
-}
-
-/// Stands in for the master's `slave-observer`: sends pings, records pongs.
-struct Observer(mpsc::UnboundedSender<Seen>);
-
-impl Process for Observer {
-    fn handlers(h: &mut Handlers<Self>) {
-        h.on::<internal::PongSlaveMessage>(|o, _, from, _| {
-            let _ = o.0.unbounded_send(Seen::Pong(from.clone()));
-        });
-    }
-}
-
-struct Cluster {
-    rt: Runtime,
-    master: Pid<FakeMaster>,
-    seen: mpsc::UnboundedReceiver<Seen>,
-    work: tempfile::TempDir,
-}
-
-fn cluster(answer: bool) -> Cluster {
-    cluster_with(answer, None)
-}
-
-fn cluster_with(answer: bool, ping_timeout: Option<f64>) -> Cluster {
-    let rt = Runtime::start().unwrap();
-    rt.clock().pause();
-    let (tx, seen) = mpsc::unbounded();
-    let master = rt
-        .spawn(
-            "master",
-            FakeMaster {
-                seen: tx,
-                answer,
-                ping_timeout,
-            },
-        )
-        .unwrap();
-    Cluster {
-        rt,
-        master,
-        seen,
-        work: tempfile::tempdir().unwrap(),
-    }
-}
-
-fn agent_info() -> v1::AgentInfo {
-    v1::AgentInfo {
-        hostname: "agent-host".into(),
-        port: Some(5051),
-        resources: mesos_agent::resources::agent_resources(
-            Some("cpus:2;mem:1024;disk:1024;ports:[31000-32000]"),
-            "*",
-            mesos_agent::resources::MachineInfo {
-                cpus: 2,
-                mem_bytes: 1 << 30,
-                disk_bytes: 1 << 30,
-            },
-        )
-        .unwrap(),
-        ..Default::default()
-    }
-}
-
-impl Cluster {
-    fn flags(&self) -> AgentFlags {
-        let args = vec![
-            format!("--work_dir={}", self.work.path().join("work").display()),
-            format!("--runtime_dir={}", self.work.path().join("run").display()),
-        ];
-        AgentFlags::load(&args, &Default::default()).unwrap()
-    }
-
-    fn start_agent(&self, id: &str) -> Pid<Slave> {
-        let slave = Slave::new(self.flags(), agent_info(), self.master.upid().clone()).unwrap();
-        let pid = self.rt.spawn(id, slave).unwrap();
-        // Let `initialize` arm the first registration timer before time moves.
-        self.settle();
-        pid
-    }
-
-    fn settle(&self) {
-        self.rt.clock().settle_blocking();
-    }
-
-    fn advance(&self, d: Duration) {
-        self.rt.clock().advance(d);
-        self.settle();
-    }
-
-    fn drain(&mut self) -> Vec<Seen> {
-        let mut out = Vec::new();
-        while let Ok(s) = self.seen.try_recv() {
-            out.push(s);
-        }
-        out
-    }
-
-    fn state(&self, pid: &Pid<Slave>) -> (SlaveState, Option<String>) {
-        block_on(pid.dispatch(|s, _| (s.state(), s.info().id.clone().map(|i| i.value)))).unwrap()
-    }
-}
+#[path = "support/cluster.rs"]
+mod support;
+use support::*;
 
 #[test]
 fn registers_with_jittered_back_off_until_answered() {
@@ -261,24 +108,6 @@ fn pongs_go_to_the_pinger_and_a_silent_master_triggers_reregistration() {
         "{seen:?}"
     );
     assert_eq!(c.state(&agent).0, SlaveState::Running);
-}
-
-fn update(task: &str, state: v1::TaskState) -> internal::StatusUpdate {
-    let uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
-    internal::StatusUpdate {
-        framework_id: v1::FrameworkId { value: "fw".into() },
-        executor_id: None,
-        slave_id: None,
-        status: v1::TaskStatus {
-            task_id: v1::TaskId { value: task.into() },
-            state: state as i32,
-            uuid: Some(uuid.clone()),
-            ..Default::default()
-        },
-        timestamp: 0.0,
-        uuid: Some(uuid),
-        latest_state: None,
-    }
 }
 
 #[test]

@@ -1,0 +1,540 @@
+//! Running tasks: `RunTaskMessage` → (framework, executor, sandbox, checkpoints) →
+//! containerizer launch; kills before the executor subscribes; executor registration
+//! timeouts; executor exits turning live tasks into terminal updates.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use libprocess::{Context, Upid};
+use mesos_protos::mesos::internal;
+use mesos_protos::v1;
+use mesos_protos::v1::task_status::Reason;
+
+use super::model::{
+    agent_update, command_executor_info, task_from_info, Executor, ExecutorState, Framework,
+};
+use super::Slave;
+use crate::checkpoint;
+use crate::containerizer::isolator::ContainerConfig;
+use crate::containerizer::{LaunchRequest, Termination};
+use crate::executor_env::{executor_environment, ExecutorEnv};
+use crate::fetcher::{self, FetcherConfig};
+use crate::paths::{self, RunIds};
+use crate::status_update_manager::is_terminal_state;
+
+/// Why an executor run could not start.
+type LaunchError = String;
+
+impl Slave {
+    /// The folder holding the executor binaries (`--launcher_dir`, else next to ours).
+    pub(super) fn launcher_dir(&self) -> PathBuf {
+        self.flags.launcher_dir.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("."))
+        })
+    }
+
+    // Each argument is one field of the update; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    fn send_agent_update(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: &v1::FrameworkId,
+        executor_id: Option<&v1::ExecutorId>,
+        task_id: &v1::TaskId,
+        state: v1::TaskState,
+        reason: Reason,
+        message: &str,
+    ) {
+        let now = ctx.clock().now();
+        let update = agent_update(
+            framework_id,
+            self.info.id.as_ref(),
+            executor_id,
+            task_id,
+            state,
+            reason,
+            message,
+            now,
+        );
+        let log = self.update_log(&framework_id.value, &task_id.value);
+        if let Err(e) = self.status_update(ctx, update, log.as_deref()) {
+            tracing::error!("failed to queue the agent's status update: {e}");
+        }
+    }
+
+    /// The checkpoint log of a task's updates, if its framework checkpoints.
+    pub(super) fn update_log(&self, framework: &str, task: &str) -> Option<PathBuf> {
+        let fw = self.frameworks.get(framework)?;
+        if !fw.checkpoint() {
+            return None;
+        }
+        let agent = self.agent_id()?.to_string();
+        let exec = fw.executor_of(task)?;
+        let run = RunIds {
+            agent: &agent,
+            framework,
+            executor: &exec.info.executor_id.value,
+            container: &exec.container_id,
+        };
+        self.layout.task_updates_file(&run, task).ok()
+    }
+
+    pub(super) fn run_task(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &Upid,
+        msg: internal::RunTaskMessage,
+    ) {
+        if from != &self.master {
+            tracing::warn!("ignoring a task from {from}, not the master");
+            return;
+        }
+        let Some(agent_id) = self.info.id.clone() else {
+            tracing::warn!("ignoring a task while not registered");
+            return;
+        };
+        #[allow(deprecated)]
+        let framework_id = msg
+            .framework
+            .id
+            .clone()
+            .or(msg.framework_id.clone())
+            .unwrap_or_default();
+        let task = msg.task;
+        let fid = framework_id.value.clone();
+        let tid = task.task_id.value.clone();
+        if let Err(e) = paths::check_id("framework", &fid).and(paths::check_id("task", &tid)) {
+            self.send_agent_update(
+                ctx,
+                &framework_id,
+                None,
+                &task.task_id,
+                v1::TaskState::TaskError,
+                Reason::TaskInvalid,
+                &e.to_string(),
+            );
+            return;
+        }
+        let mut executor_info = match &task.executor {
+            Some(e) => e.clone(),
+            None => command_executor_info(&task, &framework_id, &self.launcher_dir()),
+        };
+        executor_info.framework_id = Some(framework_id.clone());
+        let eid = executor_info.executor_id.value.clone();
+        let framework = self
+            .frameworks
+            .entry(fid.clone())
+            .or_insert_with(|| Framework {
+                info: msg.framework.clone(),
+                executors: BTreeMap::new(),
+            });
+        framework.info = msg.framework.clone();
+        if framework.checkpoint() {
+            if let Ok(file) = self.layout.framework_info_file(&agent_id.value, &fid) {
+                if let Err(e) = checkpoint::write_message(&file, &msg.framework) {
+                    tracing::error!("failed to checkpoint framework {fid}: {e}");
+                }
+            }
+        }
+        let existing = framework.executors.get(&eid).map(|e| e.state);
+        match existing {
+            Some(ExecutorState::Terminating) => {
+                self.send_agent_update(
+                    ctx,
+                    &framework_id,
+                    Some(&executor_info.executor_id),
+                    &task.task_id,
+                    v1::TaskState::TaskLost,
+                    Reason::ExecutorTerminated,
+                    "the executor is terminating",
+                );
+                return;
+            }
+            Some(_) => {}
+            None => {
+                if let Err(e) = self.launch_executor(
+                    ctx,
+                    &framework_id,
+                    executor_info.clone(),
+                    task.executor.is_none(),
+                    &task,
+                ) {
+                    tracing::warn!("failed to launch executor {eid} of framework {fid}: {e}");
+                    self.send_agent_update(
+                        ctx,
+                        &framework_id,
+                        Some(&executor_info.executor_id),
+                        &task.task_id,
+                        v1::TaskState::TaskFailed,
+                        Reason::ContainerLaunchFailed,
+                        &e,
+                    );
+                    return;
+                }
+            }
+        }
+        let record = task_from_info(
+            &task,
+            &framework_id,
+            Some(&executor_info.executor_id),
+            &agent_id,
+        );
+        let checkpoint_to = self.frameworks.get(&fid).and_then(|fw| {
+            let exec = fw.executors.get(&eid)?;
+            let run = RunIds {
+                agent: &agent_id.value,
+                framework: &fid,
+                executor: &eid,
+                container: &exec.container_id,
+            };
+            fw.checkpoint()
+                .then(|| self.layout.task_info_file(&run, &tid).ok())
+                .flatten()
+        });
+        if let Some(file) = checkpoint_to {
+            if let Err(e) = checkpoint::write_message(&file, &task) {
+                tracing::error!("failed to checkpoint task {tid}: {e}");
+            }
+        }
+        if let Some(exec) = self
+            .frameworks
+            .get_mut(&fid)
+            .and_then(|fw| fw.executors.get_mut(&eid))
+        {
+            exec.tasks.insert(tid, record);
+            exec.queued.push(task);
+        }
+    }
+
+    fn launch_executor(
+        &mut self,
+        ctx: &mut Context<Self>,
+        framework_id: &v1::FrameworkId,
+        info: v1::ExecutorInfo,
+        command_executor: bool,
+        task: &v1::TaskInfo,
+    ) -> Result<(), LaunchError> {
+        let agent = self.agent_id().ok_or("not registered")?.to_string();
+        let fid = framework_id.value.clone();
+        let eid = info.executor_id.value.clone();
+        let framework = self.frameworks.get(&fid).ok_or("unknown framework")?;
+        let checkpoint = framework.checkpoint();
+        let framework_user = framework.info.user.clone();
+        let container_id = uuid::Uuid::new_v4().to_string();
+        let run = RunIds {
+            agent: &agent,
+            framework: &fid,
+            executor: &eid,
+            container: &container_id,
+        };
+        let sandbox = self.layout.sandbox_dir(&run).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&sandbox).map_err(|e| format!("creating the sandbox: {e}"))?;
+        if let Some(runs) = sandbox.parent() {
+            let _ = paths::set_latest_symlink(runs, &container_id);
+        }
+        let mut pid_files = Vec::new();
+        if checkpoint {
+            let file = self
+                .layout
+                .executor_info_file(&agent, &fid, &eid)
+                .map_err(|e| e.to_string())?;
+            checkpoint::write_message(&file, &info).map_err(|e| e.to_string())?;
+            let meta_run = self.layout.meta_run_dir(&run).map_err(|e| e.to_string())?;
+            if let Some(runs) = meta_run.parent() {
+                let _ = paths::set_latest_symlink(runs, &container_id);
+            }
+            checkpoint::write_text(
+                &self
+                    .layout
+                    .http_marker_file(&run)
+                    .map_err(|e| e.to_string())?,
+                "",
+            )
+            .map_err(|e| e.to_string())?;
+            pid_files.push(
+                self.layout
+                    .forked_pid_file(&run)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        let command = info.command.clone().unwrap_or_default();
+        let user_name = command
+            .user
+            .clone()
+            .or_else(|| (!framework_user.is_empty()).then_some(framework_user));
+        let user = match (
+            &user_name,
+            self.flags.switch_user && crate::sys::effective_uid() == 0,
+        ) {
+            (Some(name), true) => {
+                let u = crate::sys::lookup_user(name)
+                    .map_err(|e| format!("looking up user '{name}': {e}"))?
+                    .ok_or_else(|| format!("no such user '{name}'"))?;
+                Some((u.uid, u.gid))
+            }
+            _ => None,
+        };
+        let fetch_config = FetcherConfig {
+            frameworks_home: None,
+            cache_dir: self.flags.fetcher_cache_dir.clone(),
+        };
+        let mut uris = command.uris.clone();
+        if command_executor {
+            uris.extend(
+                task.command
+                    .as_ref()
+                    .map(|c| c.uris.clone())
+                    .unwrap_or_default(),
+            );
+        }
+        fetcher::fetch(&uris, &sandbox, user, &fetch_config).map_err(|e| e.to_string())?;
+        let argv = if command.shell.unwrap_or(true) {
+            vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                command.value.clone().unwrap_or_default(),
+            ]
+        } else {
+            std::iter::once(command.value.clone().unwrap_or_default())
+                .chain(command.arguments.iter().skip(1).cloned())
+                .collect()
+        };
+        let endpoint = ctx.self_pid().address_str().to_string();
+        let agent_pid = ctx.self_pid().to_string();
+        let env = executor_environment(&ExecutorEnv {
+            executor: &info,
+            framework_id: &fid,
+            agent_id: &agent,
+            agent_endpoint: &endpoint,
+            agent_pid: &agent_pid,
+            sandbox: &sandbox,
+            container_sandbox: None,
+            checkpoint,
+            recovery_timeout: self.flags.recovery_timeout,
+            subscription_backoff_max: self.flags.executor_reregistration_timeout,
+            shutdown_grace_period: self.flags.executor_shutdown_grace_period,
+            http_command_executor: self.flags.http_command_executor,
+            agent_environment: &self.agent_environment,
+            executor_environment_variables: self.flags.executor_environment_variables.as_ref(),
+        });
+        let request = LaunchRequest {
+            config: ContainerConfig {
+                container_id: container_id.clone(),
+                executor_info: Some(info.clone()),
+                resources: info.resources.clone(),
+                sandbox: sandbox.clone(),
+                user: user_name,
+            },
+            argv,
+            env,
+            pid_files,
+            user,
+        };
+        self.containerizer
+            .launch(request)
+            .map_err(|e| e.to_string())?;
+        let wait = self.containerizer.wait(&container_id);
+        if let Some(fw) = self.frameworks.get_mut(&fid) {
+            fw.executors.insert(
+                eid.clone(),
+                Executor {
+                    info,
+                    container_id: container_id.clone(),
+                    sandbox,
+                    state: ExecutorState::Registering,
+                    command_executor,
+                    queued: Vec::new(),
+                    tasks: BTreeMap::new(),
+                    termination_reason: None,
+                },
+            );
+        }
+        if let Some(wait) = wait {
+            let (f, e, c) = (fid.clone(), eid.clone(), container_id.clone());
+            ctx.defer(wait, move |s, ctx, t| s.executor_exited(ctx, &f, &e, &c, t));
+        }
+        let timeout = self.flags.executor_registration_timeout;
+        ctx.delay(timeout, move |s, ctx| {
+            s.registration_timeout(ctx, &fid, &eid, &container_id)
+        });
+        Ok(())
+    }
+
+    fn executor_mut(&mut self, fid: &str, eid: &str, container: &str) -> Option<&mut Executor> {
+        self.frameworks
+            .get_mut(fid)?
+            .executors
+            .get_mut(eid)
+            .filter(|e| e.container_id == container)
+    }
+
+    fn registration_timeout(
+        &mut self,
+        ctx: &mut Context<Self>,
+        fid: &str,
+        eid: &str,
+        container: &str,
+    ) {
+        let Some(exec) = self.executor_mut(fid, eid, container) else {
+            return;
+        };
+        if exec.state != ExecutorState::Registering {
+            return;
+        }
+        tracing::warn!(
+            "executor {eid} of framework {fid} did not subscribe in time; destroying it"
+        );
+        exec.state = ExecutorState::Terminating;
+        exec.termination_reason = Some(Reason::ExecutorRegistrationTimeout);
+        self.destroy_container(ctx, container.to_string());
+    }
+
+    /// Destroys a container in the background (its exit is handled by the wait).
+    pub(super) fn destroy_container(&mut self, ctx: &mut Context<Self>, container: String) {
+        let containerizer = self.containerizer.clone();
+        ctx.defer(
+            async move {
+                let r = containerizer.destroy(&container).await;
+                (container, r)
+            },
+            |_, _, (container, r)| {
+                if let Err(e) = r {
+                    tracing::warn!("failed to destroy container {container}: {e}");
+                }
+            },
+        );
+    }
+
+    /// The executor's process ended: every live task of it gets a terminal update, the
+    /// master hears `ExitedExecutorMessage`, and the executor is forgotten.
+    fn executor_exited(
+        &mut self,
+        ctx: &mut Context<Self>,
+        fid: &str,
+        eid: &str,
+        container: &str,
+        termination: Termination,
+    ) {
+        let Some(exec) = self.executor_mut(fid, eid, container).map(|e| e.clone()) else {
+            return;
+        };
+        let partition_aware = self.frameworks.get(fid).is_some_and(|fw| {
+            fw.info.capabilities.iter().any(|c| {
+                c.r#type == Some(v1::framework_info::capability::Type::PartitionAware as i32)
+            })
+        });
+        let status_text = match termination.status {
+            Some(crate::sys::WaitStatus::Exited(code)) => format!("exited with status {code}"),
+            Some(crate::sys::WaitStatus::Signaled(sig)) => format!("terminated by signal {sig}"),
+            None => "exited".to_string(),
+        };
+        let (state, reason) = match exec.termination_reason {
+            Some(r) => (v1::TaskState::TaskFailed, r),
+            None if exec.command_executor => {
+                (v1::TaskState::TaskFailed, Reason::CommandExecutorFailed)
+            }
+            None if partition_aware => (v1::TaskState::TaskGone, Reason::ExecutorTerminated),
+            None => (v1::TaskState::TaskLost, Reason::ExecutorTerminated),
+        };
+        let framework_id = v1::FrameworkId {
+            value: fid.to_string(),
+        };
+        for task in exec.tasks.values() {
+            if is_terminal_state(task.state()) {
+                continue;
+            }
+            self.send_agent_update(
+                ctx,
+                &framework_id,
+                Some(&exec.info.executor_id),
+                &task.task_id,
+                state,
+                reason,
+                &format!("Executor {status_text}"),
+            );
+        }
+        if let Some(agent) = self.info.id.clone() {
+            ctx.send(
+                &self.master,
+                internal::ExitedExecutorMessage {
+                    slave_id: agent,
+                    framework_id: framework_id.clone(),
+                    executor_id: exec.info.executor_id.clone(),
+                    status: termination.status.map(|s| s.raw()).unwrap_or(-1),
+                },
+            );
+        }
+        if let Some(fw) = self.frameworks.get_mut(fid) {
+            fw.executors.remove(eid);
+        }
+        self.destroy_container(ctx, container.to_string());
+    }
+
+    pub(super) fn kill_task(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &Upid,
+        msg: internal::KillTaskMessage,
+    ) {
+        if from != &self.master {
+            tracing::warn!("ignoring a kill from {from}, not the master");
+            return;
+        }
+        let fid = msg.framework_id.value.clone();
+        let tid = msg.task_id.value.clone();
+        let Some(exec) = self.frameworks.get_mut(&fid).and_then(|fw| {
+            fw.executors
+                .values_mut()
+                .find(|e| e.tasks.contains_key(&tid))
+        }) else {
+            tracing::warn!("asked to kill unknown task {tid} of framework {fid}");
+            return;
+        };
+        let Some(pos) = exec.queued.iter().position(|t| t.task_id.value == tid) else {
+            // Handed to a subscribed executor: the executor API delivers KILL to it.
+            tracing::info!("task {tid} is with its executor; kill goes to the executor");
+            return;
+        };
+        exec.queued.remove(pos);
+        let executor_id = exec.info.executor_id.clone();
+        let container = exec.container_id.clone();
+        let idle = exec.queued.is_empty()
+            && exec
+                .tasks
+                .iter()
+                .all(|(id, t)| id == &tid || is_terminal_state(t.state()));
+        let registering = exec.state == ExecutorState::Registering;
+        self.send_agent_update(
+            ctx,
+            &msg.framework_id,
+            Some(&executor_id),
+            &msg.task_id,
+            v1::TaskState::TaskKilled,
+            Reason::TaskKilledDuringLaunch,
+            "killed before delivery to the executor",
+        );
+        if idle && registering {
+            if let Some(exec) = self.executor_mut(&fid, &executor_id.value, &container) {
+                exec.state = ExecutorState::Terminating;
+            }
+            self.destroy_container(ctx, container);
+        }
+    }
+
+    /// Records a task's new state in the model (called for every accepted update).
+    pub(super) fn record_task_state(&mut self, update: &internal::StatusUpdate) {
+        let Some(fw) = self.frameworks.get_mut(&update.framework_id.value) else {
+            return;
+        };
+        for exec in fw.executors.values_mut() {
+            if let Some(task) = exec.tasks.get_mut(&update.status.task_id.value) {
+                task.state = update.status.state;
+                task.statuses.push(update.status.clone());
+                return;
+            }
+        }
+    }
+}
