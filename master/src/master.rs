@@ -133,6 +133,7 @@ pub struct Master {
     agent_links: HashMap<String, AgentLink>,
     agents_by_pid: HashMap<String, String>,
     admitting: HashMap<String, String>,
+    marking_gone: std::collections::HashSet<String>,
     streams: HashMap<String, EventStream>,
     failover_epochs: HashMap<String, u64>,
     offer_timers: HashMap<String, libprocess::TimerId>,
@@ -228,6 +229,7 @@ impl Master {
             agent_links: HashMap::new(),
             agents_by_pid: HashMap::new(),
             admitting: HashMap::new(),
+            marking_gone: std::collections::HashSet::new(),
             streams: HashMap::new(),
             failover_epochs: HashMap::new(),
             offer_timers: HashMap::new(),
@@ -375,6 +377,7 @@ impl Process for Master {
         });
         self.schedule_ping_sweep(ctx);
         self.schedule_allocation(ctx);
+        self.schedule_registry_gc(ctx);
         self.refresh_metrics(ctx);
         if !self.state.agents.recovered.is_empty() {
             let timeout = self.flags.agent_reregister_timeout;

@@ -261,3 +261,68 @@ fn operator_api_answers_get_calls() {
     agent.stop();
     master.stop();
 }
+
+#[test]
+fn mark_agent_gone_and_registry_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(
+        &net,
+        &clock,
+        dir.path(),
+        &[
+            "--registry_max_agent_age=1hrs",
+            "--registry_gc_interval=15mins",
+        ],
+    );
+    let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+    clock.settle_blocking();
+    let json_ct = [("Content-Type", "application/json")];
+    let body = br#"{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"m1-S0"}}}"#;
+    let r = http(master.addr(), "POST", "/api/v1", &json_ct, body);
+    assert_eq!(r.status, 200);
+    clock.settle_blocking();
+    assert!(agent
+        .seen()
+        .iter()
+        .any(|s| matches!(s, Seen::Shutdown(m) if m.contains("gone"))));
+    let gone = master.with(|m| {
+        (
+            m.state().agents.gone.contains_key("m1-S0"),
+            m.registry().gone.contains_key("m1-S0"),
+            m.state().agents.registered.len(),
+        )
+    });
+    assert_eq!(gone, (true, true, 0));
+    // Idempotent, and unknown agents are 404.
+    assert_eq!(
+        http(master.addr(), "POST", "/api/v1", &json_ct, body).status,
+        200
+    );
+    let unknown = br#"{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"x"}}}"#;
+    assert_eq!(
+        http(master.addr(), "POST", "/api/v1", &json_ct, unknown).status,
+        404
+    );
+    // A gone agent that re-registers is told to shut down.
+    let again = TestAgent::start(
+        &net,
+        &clock,
+        &master.upid(),
+        "cpus:4;mem:1024",
+        Some(("m1-S0".into(), Vec::new(), Vec::new())),
+    );
+    clock.settle_blocking();
+    assert!(again.seen().iter().any(|s| matches!(s, Seen::Shutdown(_))));
+    // After max age, the registry GC forgets the entry.
+    advance(
+        &clock,
+        Duration::from_secs(2 * 3600),
+        Duration::from_secs(15 * 60),
+    );
+    let gone = master.with(|m| (m.state().agents.gone.len(), m.registry().gone.len()));
+    assert_eq!(gone, (0, 0));
+    again.stop();
+    agent.stop();
+    master.stop();
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use libprocess::{Context, Upid};
+use libprocess::{Context, Reply, Response, Upid};
 use mesos_protos::mesos::internal;
 use mesos_protos::resources::Resources;
 use mesos_protos::v1;
@@ -469,6 +469,101 @@ impl Master {
                 }
             }),
         );
+    }
+
+    /// Operator MARK_AGENT_GONE: answered once the registry holds the change.
+    pub(super) fn mark_agent_gone(&mut self, ctx: &mut Context<Self>, agent_id: String) -> Reply {
+        if self.state.agents.gone.contains_key(&agent_id) {
+            return Response::status(200).into();
+        }
+        if self.marking_gone.contains(&agent_id) {
+            return Response::status(503)
+                .with_body(format!(
+                    "Agent '{agent_id}' is already being transitioned to gone"
+                ))
+                .into();
+        }
+        let known = self.state.agents.registered.contains_key(&agent_id)
+            || self.state.agents.recovered.contains_key(&agent_id)
+            || self.state.agents.unreachable.contains_key(&agent_id);
+        if !known {
+            return Response::status(404)
+                .with_body(format!("Agent '{agent_id}' not found"))
+                .into();
+        }
+        self.marking_gone.insert(agent_id.clone());
+        let now = Master::now(ctx);
+        let (tx, rx) = futures::channel::oneshot::channel::<Response>();
+        let id = agent_id.clone();
+        self.registry_op(
+            ctx,
+            Operation::MarkGone {
+                agent_id,
+                time: time_info(now),
+            },
+            Box::new(move |m, ctx, result| {
+                m.marking_gone.remove(&id);
+                if !matches!(result, Ok(Ok(_))) {
+                    let _ = tx.send(
+                        Response::status(500)
+                            .with_body(format!("registry update failed: {result:?}")),
+                    );
+                    return;
+                }
+                let pid = m.agent_links.remove(&id).map(|l| l.pid);
+                if let Some(pid) = &pid {
+                    m.agents_by_pid.remove(pid.as_str());
+                    ctx.send(
+                        pid,
+                        internal::ShutdownMessage {
+                            message: Some("Agent has been marked gone".into()),
+                        },
+                    );
+                }
+                let now = Master::now(ctx);
+                let (offers, updates) = m.state.mark_agent_gone(&id, now);
+                for o in offers {
+                    m.rescind_offer_event(&o);
+                }
+                let _ = m.allocator.remove_agent(&id);
+                for u in updates {
+                    m.counters.task_entered(task_state(u.status.state));
+                    m.forward_update(ctx, &u);
+                }
+                let _ = tx.send(Response::status(200));
+            }),
+        );
+        Reply::later(async move {
+            rx.await
+                .unwrap_or_else(|_| Response::status(503).with_body("master terminated"))
+        })
+    }
+
+    /// Every `--registry_gc_interval`, unreachable and gone entries older than
+    /// `--registry_max_agent_age` or beyond `--registry_max_agent_count` are pruned.
+    pub(super) fn schedule_registry_gc(&mut self, ctx: &mut Context<Self>) {
+        let every = self.flags.registry_gc_interval;
+        ctx.delay(every, |m: &mut Master, ctx| {
+            let op = Operation::Prune {
+                now: time_info(Master::now(ctx)),
+                max_age: m.flags.registry_max_agent_age,
+                max_count: m.flags.registry_max_agent_count,
+            };
+            m.registry_op(
+                ctx,
+                op,
+                Box::new(|m, _ctx, _result| {
+                    let reg = m.registrar.state();
+                    let (unreachable, gone) = (reg.unreachable.clone(), reg.gone.clone());
+                    m.state
+                        .agents
+                        .unreachable
+                        .retain(|id, _| unreachable.contains_key(id));
+                    m.state.agents.gone.retain(|id, _| gone.contains_key(id));
+                }),
+            );
+            m.schedule_registry_gc(ctx);
+        });
     }
 
     /// After failover, agents that did not re-register in time become unreachable.

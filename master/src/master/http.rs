@@ -1,7 +1,7 @@
 //! The master's HTTP routes. With the runtime's delegate set to `master`, `/state`
 //! reaches the same handler as `/master/state`.
 
-use libprocess::{Context, Request, Response, Routes};
+use libprocess::{Context, Reply, Request, Response, Routes};
 
 use super::{Leadership, Master};
 use crate::render::{self, RenderContext, TasksQuery};
@@ -69,7 +69,7 @@ impl Master {
         json(render::roles_json(&self.state, &self.flags, &weights), &req)
     }
 
-    fn operator_route(&mut self, ctx: &mut Context<Self>, req: Request) -> Response {
+    fn operator_route(&mut self, ctx: &mut Context<Self>, req: Request) -> Reply {
         let plain = |code: u16, msg: String| {
             Response::status(code)
                 .with_body(msg)
@@ -80,13 +80,14 @@ impl Master {
                 405,
                 format!("Expecting a 'POST' request, received '{}'", req.method),
             )
-            .with_header("Allow", "POST");
+            .with_header("Allow", "POST")
+            .into();
         }
         if let Some(r) = self.not_leader("/api/v1") {
-            return r;
+            return r.into();
         }
         let protobuf_body = match req.header("Content-Type") {
-            None => return plain(400, "Expecting 'Content-Type' to be present".into()),
+            None => return plain(400, "Expecting 'Content-Type' to be present".into()).into(),
             Some("application/json") => false,
             Some("application/x-protobuf") => true,
             Some(other) => {
@@ -94,13 +95,15 @@ impl Master {
                     415,
                     format!("Expecting 'Content-Type' of application/json or application/x-protobuf, got '{other}'"),
                 )
+                .into()
             }
         };
         let Some(protobuf_out) = super::scheduler::negotiate_accept(req.header("Accept")) else {
             return plain(
                 406,
                 "Expecting 'Accept' to allow application/json or application/x-protobuf".into(),
-            );
+            )
+            .into();
         };
         let call: Result<mesos_protos::v1::master::Call, String> = if protobuf_body {
             mesos_protos::protobuf::decode(&req.body).map_err(|e| e.to_string())
@@ -109,8 +112,30 @@ impl Master {
         };
         let call = match call {
             Ok(c) => c,
-            Err(e) => return plain(400, format!("Failed to parse body into Call protobuf: {e}")),
+            Err(e) => {
+                return plain(400, format!("Failed to parse body into Call protobuf: {e}")).into()
+            }
         };
+        use mesos_protos::v1::master::call::Type;
+        match call.r#type.and_then(|t| Type::try_from(t).ok()) {
+            Some(Type::MarkAgentGone) => {
+                let Some(id) = call.mark_agent_gone.map(|m| m.agent_id.value) else {
+                    return plain(400, "Expecting 'mark_agent_gone' to be present".into()).into();
+                };
+                return self.mark_agent_gone(ctx, id);
+            }
+            Some(Type::Teardown) => {
+                let Some(fid) = call.teardown.map(|t| t.framework_id.value) else {
+                    return plain(400, "Expecting 'teardown' to be present".into()).into();
+                };
+                if !self.state.frameworks.contains_key(&fid) {
+                    return plain(400, "No framework found with specified ID".into()).into();
+                }
+                self.remove_framework(ctx, &fid);
+                return Response::status(200).into();
+            }
+            _ => {}
+        }
         let mut weights: std::collections::BTreeMap<String, f64> =
             self.flags.weights.iter().cloned().collect();
         for (r, w) in &self.registrar.state().weights {
@@ -141,6 +166,7 @@ impl Master {
             Err(crate::operator::OperatorError::BadRequest(m)) => plain(400, m),
             Err(crate::operator::OperatorError::NotImplemented(m)) => plain(501, m),
         }
+        .into()
     }
 
     fn redirect_route(&mut self, ctx: &mut Context<Self>) -> Response {
