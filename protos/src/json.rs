@@ -162,7 +162,11 @@ pub fn decode_protobuf(type_name: &str, bytes: &[u8]) -> Result<DynamicMessage, 
     Ok(message)
 }
 
-/// Renders a message as Mesos renders it, as a JSON value.
+/// Renders a message as Mesos renders it, as a JSON value (reference path).
+///
+/// Panics only for a message nested deeper than prost's decode limit (100 levels), which
+/// no decoded input can reach (decoders enforce the same limit) but code could build, e.g. a
+/// chain of 100 `ContainerID` parents; `to_vec` has no such limit.
 pub fn to_value<M: prost::Message + prost::Name>(message: &M) -> serde_json::Value {
     dynamic_to_value(&decode_dynamic(&M::full_name(), &message.encode_to_vec()))
 }

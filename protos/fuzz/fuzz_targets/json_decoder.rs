@@ -28,5 +28,9 @@ fuzz_target!(|data: &[u8]| {
     let again: Call = json::from_slice(&rendered).expect("our own output parses");
     assert_eq!(json::to_value(&again), json::to_value(&call));
     let text: serde_json::Value = serde_json::from_slice(&rendered).expect("valid json");
-    assert_eq!(text, json::to_value(&call), "fast writer vs reference serializer");
+    assert_eq!(
+        text,
+        json::to_value(&call),
+        "fast writer vs reference serializer"
+    );
 });

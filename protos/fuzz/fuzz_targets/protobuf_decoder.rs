@@ -1,7 +1,7 @@
 //! Feeds arbitrary bytes to the protobuf decoder as a scheduler `Call`: decoding must
 //! never panic, rendering any decoded message as JSON must not panic (and both renderers
-//! agree), and a message that
-//! passes the required-field check and parses back from its JSON must render the same.
+//! agree), and a message that passes the required-field check and parses back from its
+//! JSON must render the same.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,8 +14,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let value = json::to_value(&call);
     // The fast writer (`to_vec`) and the reference serializer (`to_value`) agree.
-    let text: serde_json::Value =
-        serde_json::from_slice(&json::to_vec(&call)).expect("valid json");
+    let text: serde_json::Value = serde_json::from_slice(&json::to_vec(&call)).expect("valid json");
     assert_eq!(text, value);
     if protobuf::decode_checked::<Call>(data).is_err() {
         return;
