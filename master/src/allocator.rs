@@ -20,6 +20,7 @@
 
 mod cycle;
 mod filters;
+mod fxhash;
 mod lifecycle;
 mod operations;
 pub mod quantities;

@@ -15,7 +15,7 @@
 //! filtered is remembered until the agent's free resources, its filters or the role's
 //! frameworks change.
 
-use std::collections::HashMap;
+use crate::allocator::fxhash::FxHashMap;
 use std::time::Duration;
 
 use mesos_protos::resources::{ResourceValue, Resources, Scalar};
@@ -33,8 +33,10 @@ struct Pass {
     required: Quantities,
     available: Quantities,
     out: Vec<Allocation>,
-    index: HashMap<(FwIdx, AgentIdx, RoleId), usize>,
-    shared_offered: HashMap<AgentIdx, Resources>,
+    index: FxHashMap<(FwIdx, AgentIdx, RoleId), usize>,
+    shared_offered: FxHashMap<AgentIdx, Resources>,
+    roles_cursor: SortCursor,
+    frameworks_cursor: SortCursor,
 }
 
 /// What considering one (agent, role, framework) led to.
@@ -92,8 +94,10 @@ impl HierarchicalAllocator {
             required: self.required_headroom(),
             available: self.free_unreserved,
             out: Vec::new(),
-            index: HashMap::new(),
-            shared_offered: HashMap::new(),
+            index: FxHashMap::default(),
+            shared_offered: FxHashMap::default(),
+            roles_cursor: SortCursor::new(),
+            frameworks_cursor: SortCursor::new(),
         };
         if self.quota_sorter.active_count() > 0 {
             for &agent in &agents {
@@ -131,7 +135,8 @@ impl HierarchicalAllocator {
         if self.agent(agent).free.is_empty() {
             return;
         }
-        let mut roles = SortCursor::new();
+        let mut roles = std::mem::take(&mut pass.roles_cursor);
+        roles.reset();
         while let Some(role) = self.quota_sorter.next(&mut roles) {
             if self.agent(agent).free.is_empty() {
                 break;
@@ -147,19 +152,22 @@ impl HierarchicalAllocator {
             }
             self.walk_frameworks(pass, agent, role, Stage::Quota);
         }
+        pass.roles_cursor = roles;
     }
 
     fn fair_stage_agent(&mut self, pass: &mut Pass, agent: AgentIdx) {
         if self.agent(agent).free.is_empty() {
             return;
         }
-        let mut roles = SortCursor::new();
+        let mut roles = std::mem::take(&mut pass.roles_cursor);
+        roles.reset();
         while let Some(role) = self.role_sorter.next(&mut roles) {
             if self.agent(agent).free.is_empty() {
                 break;
             }
             self.walk_frameworks(pass, agent, role, Stage::Fair);
         }
+        pass.roles_cursor = roles;
     }
 
     /// Offers the agent to the frameworks of `role` in order.
@@ -178,7 +186,8 @@ impl HierarchicalAllocator {
             self.filtered_roles.insert(role);
             return;
         }
-        let mut cursor = SortCursor::new();
+        let mut cursor = std::mem::take(&mut pass.frameworks_cursor);
+        cursor.reset();
         let mut visited = 0usize;
         let mut all_filtered = true;
         while let Some(fw) = self
@@ -207,6 +216,7 @@ impl HierarchicalAllocator {
                 }
             }
         }
+        pass.frameworks_cursor = cursor;
         if stage == Stage::Fair && all_filtered && visited > 0 {
             self.agent_mut(agent).skip_cache.insert(role, key);
         }
@@ -221,10 +231,37 @@ impl HierarchicalAllocator {
         fw: FwIdx,
         stage: Stage,
     ) -> Outcome {
-        let role_name = self.roles.node(role).name.clone();
         let a = self.agent(agent);
+        if a.free.is_empty() {
+            return Outcome::NothingLeft;
+        }
+        let f = self.fw(fw);
+        if (self.opts.filter_gpu_resources && a.has_gpus && !f.caps.gpu_resources)
+            || (a.remote && !f.caps.region_aware)
+        {
+            return Outcome::Skip(NoOfferReason::CapabilityMissing);
+        }
         let fs = a.free_split;
         let simple_agent = !fs.has_reserved && !fs.has_revocable && !fs.has_shared;
+        let limited = self
+            .roles
+            .path_up(role)
+            .any(|r| self.roles.node(r).quota.limited != 0);
+        if simple_agent && !limited && stage == Stage::Fair && pass.required.is_zero() {
+            // The common case: the whole free part of the agent, nothing to shape.
+            if !self.allocatable(fw, role, &fs.all) {
+                return Outcome::Skip(NoOfferReason::BelowMinimum);
+            }
+            if a.filters.has_any(fw, role)
+                && a.filters.filters(fw, role, &a.free, &fs.all, pass.now)
+            {
+                return Outcome::Skip(NoOfferReason::Filtered);
+            }
+            let offer = a.free.clone();
+            self.grant(pass, agent, fw, role, offer, &fs);
+            return Outcome::Allocated;
+        }
+        let role_name = self.roles.node(role).shared_name.clone();
         let mut available = if simple_agent {
             a.free.clone()
         } else {
@@ -238,18 +275,12 @@ impl HierarchicalAllocator {
         if available.is_empty() {
             return Outcome::NothingLeft;
         }
-        let f = self.fw(fw);
-        if (self.opts.filter_gpu_resources && a.has_gpus && !f.caps.gpu_resources)
-            || (a.remote && !f.caps.region_aware)
-        {
-            return Outcome::Skip(NoOfferReason::CapabilityMissing);
-        }
         let available_split = if simple_agent {
             fs
         } else {
             self.split(&available)
         };
-        if !self.allocatable(fw, &role_name, &available_split.all) {
+        if !self.allocatable(fw, role, &available_split.all) {
             return Outcome::Skip(NoOfferReason::BelowMinimum);
         }
         if (fs.has_revocable && !f.caps.revocable_resources)
@@ -262,27 +293,13 @@ impl HierarchicalAllocator {
                 return Outcome::Skip(NoOfferReason::CapabilityMissing);
             }
         }
-        let limited = self
-            .roles
-            .path_up(role)
-            .any(|r| self.roles.node(r).quota.limited != 0);
-        let simple = simple_agent
-            && !limited
-            && stage == Stage::Fair
-            && pass.required.is_zero()
-            && available.len() == self.agent(agent).free.len();
-        let (offer, split, shrink_reason, guarantee_part) = if simple {
-            (available, available_split, None, Quantities::ZERO)
-        } else {
-            match self.shape(pass, &available, role, stage) {
-                Some(x) => x,
-                None => return Outcome::Skip(NoOfferReason::NoCapacity),
-            }
+        let Some((offer, split, shrink_reason)) = self.shape(pass, &available, role, stage) else {
+            return Outcome::Skip(NoOfferReason::NoCapacity);
         };
         if offer.is_empty() {
             return Outcome::Skip(shrink_reason.unwrap_or(NoOfferReason::NoCapacity));
         }
-        if !self.allocatable(fw, &role_name, &split.all) {
+        if !self.allocatable(fw, role, &split.all) {
             return Outcome::Skip(shrink_reason.unwrap_or(NoOfferReason::BelowMinimum));
         }
         let a = self.agent(agent);
@@ -290,20 +307,31 @@ impl HierarchicalAllocator {
         {
             return Outcome::Skip(NoOfferReason::Filtered);
         }
-        // Allocate.
+        self.grant(pass, agent, fw, role, offer, &split);
+        Outcome::Allocated
+    }
+
+    /// Allocates `offer` (no allocation info yet) and adds it to the pass's output.
+    fn grant(
+        &mut self,
+        pass: &mut Pass,
+        agent: AgentIdx,
+        fw: FwIdx,
+        role: RoleId,
+        offer: Resources,
+        split: &Split,
+    ) {
         let before = self.top_unmet(role);
-        let allocated = self.track_plain(agent, fw, &role_name, &offer, &split);
+        let allocated = self.track_owned(agent, fw, role, offer, split);
         if let Some((top, unmet_before)) = before {
             let n = self.roles.node(top);
             let unmet_after = n.quota.guarantees.minus_floor(&n.consumed());
             pass.required.sub(&unmet_before);
             pass.required.add(&unmet_after);
         }
-        let _ = guarantee_part;
         pass.available.sub(&split.unreserved);
         if split.has_shared {
-            let shared = allocated.filter(|e| e.is_shared());
-            let mut s = shared;
+            let mut s = allocated.filter(|e| e.is_shared());
             s.unallocate();
             *pass.shared_offered.entry(agent).or_default() += &s;
         }
@@ -315,23 +343,22 @@ impl HierarchicalAllocator {
                 pass.out.push(Allocation {
                     framework_id: self.fw(fw).id.clone(),
                     agent_id: self.agent(agent).id.clone(),
-                    role: role_name,
+                    role: self.roles.node(role).name.clone(),
                     resources: allocated,
                 });
             }
         }
-        Outcome::Allocated
     }
 
     /// Applies guarantees, limits and headroom to a candidate. Returns the offer, its
-    /// split, the reason if shrinking took something away, and the guarantee part.
+    /// split, and the reason if shrinking took something away.
     fn shape(
         &self,
         pass: &Pass,
         available: &Resources,
         role: RoleId,
         stage: Stage,
-    ) -> Option<(Resources, Split, Option<NoOfferReason>, Quantities)> {
+    ) -> Option<(Resources, Split, Option<NoOfferReason>)> {
         // Unreserved non-revocable scalars are what quota and headroom govern.
         let quota_part = available.filter(|e| {
             e.is_unreserved() && !e.is_revocable() && matches!(e.value(), ResourceValue::Scalar(_))
@@ -353,7 +380,7 @@ impl HierarchicalAllocator {
         let room = self.roles.limit_room(role);
         let surplus = pass.available.minus_floor(&pass.required);
         let mut reason = None;
-        let (guaranteed, guarantee_q, target) = match stage {
+        let (guaranteed, target) = match stage {
             Stage::Quota => {
                 let n = self.roles.node(role);
                 let unmet = n.quota.guarantees.minus_floor(&n.consumed()).min(&room);
@@ -368,7 +395,7 @@ impl HierarchicalAllocator {
                 if pass.required.any_positive() {
                     target = target.min(&surplus);
                 }
-                (g, gq, target)
+                (g, target)
             }
             Stage::Fair => {
                 let mut target = room;
@@ -381,7 +408,7 @@ impl HierarchicalAllocator {
                     }
                     target = target.min(&surplus);
                 }
-                (Resources::new(), Quantities::ZERO, target)
+                (Resources::new(), target)
             }
         };
         let mut remaining = quota_part;
@@ -399,7 +426,7 @@ impl HierarchicalAllocator {
         offer += &guaranteed;
         offer += &extra;
         let split = self.split(&offer);
-        Some((offer, split, reason, guarantee_q))
+        Some((offer, split, reason))
     }
 
     /// The entries of `r` that fit in `target`, scalar entries cut down where allowed
@@ -439,11 +466,16 @@ impl HierarchicalAllocator {
     }
 
     /// Does `q` meet the minimum that applies to `fw` in `role`?
-    fn allocatable(&self, fw: FwIdx, role: &str, q: &Quantities) -> bool {
+    fn allocatable(&self, fw: FwIdx, role: RoleId, q: &Quantities) -> bool {
         if q.is_zero() {
             return false;
         }
-        let mins = self.min_for(fw, role);
+        let f = self.fw(fw);
+        let mins = if f.min_alloc.is_empty() {
+            &self.global_min
+        } else {
+            self.min_for(fw, &self.roles.node(role).name)
+        };
         mins.is_empty() || mins.iter().any(|m| q.contains(m))
     }
 }

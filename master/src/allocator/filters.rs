@@ -3,8 +3,9 @@
 //! withheld from it until the filter expires. Filters live with their agent so a walk
 //! looks them up per agent; expiries sit in one min-heap swept at the start of a cycle.
 
+use crate::allocator::fxhash::FxHashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mesos_protos::resources::Resources;
@@ -16,7 +17,7 @@ use super::state::{AgentIdx, FwIdx, HierarchicalAllocator};
 /// One refused set.
 #[derive(Clone, Debug)]
 pub(crate) struct Filter {
-    pub refused: Resources,
+    pub refused: Arc<Resources>,
     pub refused_q: Quantities,
     pub expires: Duration,
     pub seq: u64,
@@ -25,9 +26,12 @@ pub(crate) struct Filter {
 /// The filters on one agent, by (framework, role).
 #[derive(Debug, Default)]
 pub(crate) struct AgentFilters {
-    pub by_key: HashMap<(FwIdx, RoleId), Vec<Filter>>,
+    pub by_key: FxHashMap<(FwIdx, RoleId), Vec<Filter>>,
     /// Bumped whenever a filter goes away (so cached "all filtered" results are redone).
     pub version: u64,
+    /// The last refused set, shared by later filters refusing the same resources (every
+    /// framework declining a whole agent refuses the same set).
+    pub last_refused: Option<Arc<Resources>>,
 }
 
 impl AgentFilters {
@@ -86,22 +90,26 @@ impl HierarchicalAllocator {
         fw: FwIdx,
         role: RoleId,
         refused: Resources,
+        refused_q: Quantities,
         expires: Duration,
     ) {
         self.filter_seq += 1;
         let seq = self.filter_seq;
-        let refused_q = self.split(&refused).all;
-        self.agent_mut(agent)
-            .filters
-            .by_key
-            .entry((fw, role))
-            .or_default()
-            .push(Filter {
-                refused,
-                refused_q,
-                expires,
-                seq,
-            });
+        let filters = &mut self.agent_mut(agent).filters;
+        let refused = match &filters.last_refused {
+            Some(last) if **last == refused => last.clone(),
+            _ => {
+                let r = Arc::new(refused);
+                filters.last_refused = Some(r.clone());
+                r
+            }
+        };
+        filters.by_key.entry((fw, role)).or_default().push(Filter {
+            refused,
+            refused_q,
+            expires,
+            seq,
+        });
         self.fw_mut(fw).filter_agents.insert(agent);
         self.expiries.push(Expiry {
             at: expires,
@@ -166,8 +174,8 @@ impl HierarchicalAllocator {
     }
 
     /// Active filters per role name (for the `offer_filters/roles/<role>/active` metric).
-    pub(crate) fn filter_counts(&self, now: Duration) -> HashMap<String, usize> {
-        let mut out: HashMap<String, usize> = HashMap::new();
+    pub(crate) fn filter_counts(&self, now: Duration) -> FxHashMap<String, usize> {
+        let mut out: FxHashMap<String, usize> = FxHashMap::default();
         for a in self.agents.iter().flatten() {
             for ((_, role), list) in &a.filters.by_key {
                 let live = list.iter().filter(|f| f.expires > now).count();

@@ -1,6 +1,6 @@
 //! Frameworks and agents coming and going, suppress/revive, quota, weights, pause.
 
-use std::collections::{HashMap, HashSet};
+use crate::allocator::fxhash::{FxHashMap, FxHashSet};
 
 use mesos_protos::resources::{ResourceLimits, ResourceQuantities, Resources};
 
@@ -17,8 +17,8 @@ impl HierarchicalAllocator {
     fn resolve_min(
         &mut self,
         config: &FrameworkConfig,
-    ) -> Result<HashMap<String, Vec<Quantities>>, AllocatorError> {
-        let mut out = HashMap::new();
+    ) -> Result<FxHashMap<String, Vec<Quantities>>, AllocatorError> {
+        let mut out = FxHashMap::default();
         for (role, m) in &config.min_allocatable {
             let mut alts = Vec::new();
             for alt in &m.0 {
@@ -46,11 +46,11 @@ impl HierarchicalAllocator {
             caps: Default::default(),
             active: false,
             known: false,
-            suppressed: HashSet::new(),
-            min_alloc: HashMap::new(),
-            tracked: HashSet::new(),
-            agents: HashSet::new(),
-            filter_agents: HashSet::new(),
+            suppressed: FxHashSet::default(),
+            min_alloc: FxHashMap::default(),
+            tracked: FxHashSet::default(),
+            agents: FxHashSet::default(),
+            filter_agents: FxHashSet::default(),
         };
         let idx = if let Some(i) = self.fw_free_slots.pop() {
             self.frameworks[i] = Some(f);
@@ -152,7 +152,7 @@ impl HierarchicalAllocator {
         self.fw_index.remove(id);
         self.frameworks[idx] = None;
         self.fw_free_slots.push(idx);
-        self.reasons.retain(|(f, _), _| f != id);
+        self.reasons.retain(|(f, _), _| *f != idx);
         Ok(())
     }
 
@@ -189,7 +189,7 @@ impl HierarchicalAllocator {
         let min_alloc = self.resolve_min(config)?;
         let old_roles = self.fw(idx).roles.clone();
         let old_suppressed = self.fw(idx).suppressed.clone();
-        let new_suppressed: HashSet<String> = config.suppressed_roles.iter().cloned().collect();
+        let new_suppressed: FxHashSet<String> = config.suppressed_roles.iter().cloned().collect();
         {
             let f = self.fw_mut(idx);
             f.roles = config.roles.clone();
@@ -298,7 +298,8 @@ impl HierarchicalAllocator {
             reservations: reservations.clone(),
             free_version: 0,
             filters: AgentFilters::default(),
-            skip_cache: HashMap::new(),
+            skip_cache: FxHashMap::default(),
+            offer_cache: None,
         };
         let idx = if let Some(i) = self.agent_free_slots.pop() {
             self.agents[i] = Some(agent);

@@ -33,7 +33,13 @@ impl HierarchicalAllocator {
             return Ok(());
         }
         let groups = self.group_by_role(fw, resources);
-        let held = self.held(agent, fw);
+        let empty = Resources::new();
+        let held = self
+            .agent(agent)
+            .allocated
+            .iter()
+            .find(|(f, _)| *f == fw)
+            .map_or(&empty, |(_, r)| r);
         for (_, r) in &groups {
             if !held.contains(r) {
                 return Err(AllocatorError::NotAllocated {
@@ -45,14 +51,12 @@ impl HierarchicalAllocator {
         }
         let timeout = refuse_seconds.map(refuse_duration);
         for (role, r) in groups {
-            self.untrack_allocation(agent, fw, &role, &r);
+            let (refused, split) = self.untrack_allocation(agent, fw, &role, &r);
             if let Some(t) = timeout {
                 if t > Duration::ZERO && self.fw(fw).known {
                     let t = t.max(self.opts.allocation_interval);
-                    let mut refused = r.clone();
-                    refused.unallocate();
                     let role_id = self.roles.ensure(&role);
-                    self.add_filter(agent, fw, role_id, refused, now + t);
+                    self.add_filter(agent, fw, role_id, refused, split.all, now + t);
                 }
             }
         }
@@ -72,6 +76,13 @@ impl HierarchicalAllocator {
     /// Groups resources by allocation role; entries without one belong to the framework's
     /// first role (non-MULTI_ROLE frameworks have exactly one).
     fn group_by_role(&self, fw: FwIdx, resources: &Resources) -> Vec<(String, Resources)> {
+        // Usually everything carries one role: no regrouping needed.
+        let first = resources.iter().next().and_then(|e| e.allocation_role());
+        if let Some(role) = first {
+            if resources.iter().all(|e| e.allocation_role() == Some(role)) {
+                return vec![(role.to_string(), resources.clone())];
+            }
+        }
         let mut groups = sorted_allocations(resources);
         let bare = resources.filter(|e| e.allocation_role().is_none());
         if !bare.is_empty() {

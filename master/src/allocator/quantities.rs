@@ -5,7 +5,7 @@
 //! of them is a loop over 16 integers, and they never mix up ranges of different agents,
 //! which is why the allocator never adds up the `Resources` of different agents.
 
-use std::collections::HashMap;
+use crate::allocator::fxhash::FxHashMap;
 use std::fmt;
 
 use super::AllocatorError;
@@ -150,7 +150,7 @@ pub enum NameKind {
 pub struct ResourceNames {
     names: Vec<String>,
     kinds: Vec<NameKind>,
-    index: HashMap<String, Slot>,
+    index: FxHashMap<String, Slot>,
     excluded: u32,
 }
 
@@ -159,7 +159,7 @@ impl Default for ResourceNames {
         let mut n = ResourceNames {
             names: Vec::new(),
             kinds: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             excluded: 0,
         };
         for name in ["cpus", "mem", "disk", "gpus"] {
@@ -194,7 +194,8 @@ impl ResourceNames {
     /// The slot for `name`, if interned.
     #[inline]
     pub fn get(&self, name: &str) -> Option<Slot> {
-        self.index.get(name).copied()
+        // At most 16 short names: a scan beats hashing the name.
+        self.names.iter().position(|n| n == name)
     }
 
     /// The name at `slot`.

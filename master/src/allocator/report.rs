@@ -94,50 +94,44 @@ impl HierarchicalAllocator {
     pub(crate) fn settle_reasons(&mut self, full: bool) {
         let served = std::mem::take(&mut self.served);
         if !full {
-            for (fw, role) in &served {
-                if let (Some(Some(f)), Some(name)) =
-                    (self.frameworks.get(*fw), self.roles_name(*role))
-                {
-                    let key = (f.id.clone(), name);
-                    self.reasons.remove(&key);
-                }
+            for key in &served {
+                self.reasons.remove(key);
             }
             self.served = served;
             return;
         }
-        let mut reasons = std::collections::HashMap::new();
+        let mut reasons = std::mem::take(&mut self.reasons);
+        reasons.clear();
         for (idx, f) in self.frameworks.iter().enumerate() {
             let Some(f) = f else { continue };
             if !f.known {
                 continue;
             }
             for role in &f.roles {
-                let id = self.roles.get(role);
-                if id.is_some_and(|r| served.contains(&(idx, r))) {
+                let Some(id) = self.roles.get(role) else {
+                    continue;
+                };
+                if served.contains(&(idx, id)) {
                     continue;
                 }
                 let reason = if !f.active {
                     NoOfferReason::FrameworkInactive
                 } else if f.suppressed.contains(role) {
                     NoOfferReason::Suppressed
-                } else if let Some(r) = id.and_then(|r| self.cycle_reasons.get(&(idx, r))) {
+                } else if let Some(r) = self.cycle_reasons.get(&(idx, id)) {
                     *r
-                } else if id.is_some_and(|r| self.filtered_roles.contains(&r)) {
+                } else if self.filtered_roles.contains(&id) {
                     NoOfferReason::Filtered
-                } else if id.is_some_and(|r| self.role_at_limit(r)) {
+                } else if self.role_at_limit(id) {
                     NoOfferReason::LimitReached
                 } else {
                     NoOfferReason::NoCapacity
                 };
-                reasons.insert((f.id.clone(), role.clone()), reason);
+                reasons.insert((idx, id), reason);
             }
         }
         self.reasons = reasons;
         self.served = served;
-    }
-
-    fn roles_name(&self, id: usize) -> Option<String> {
-        self.roles.name_of(id).map(str::to_string)
     }
 
     fn role_at_limit(&self, id: usize) -> bool {
@@ -151,9 +145,9 @@ impl HierarchicalAllocator {
     /// Why `framework_id` got nothing for `role` in the last cycle (`None` if it got an
     /// offer, or is unknown).
     pub fn no_offer_reason(&self, framework_id: &str, role: &str) -> Option<NoOfferReason> {
-        self.reasons
-            .get(&(framework_id.to_string(), role.to_string()))
-            .copied()
+        let fw = *self.fw_index.get(framework_id)?;
+        let role = self.roles.get(role)?;
+        self.reasons.get(&(fw, role)).copied()
     }
 
     /// All (framework, role, reason) triples from the last cycle, sorted.
@@ -161,7 +155,10 @@ impl HierarchicalAllocator {
         let mut v: Vec<_> = self
             .reasons
             .iter()
-            .map(|((f, r), why)| (f.clone(), r.clone(), *why))
+            .filter_map(|((f, r), why)| {
+                let fw = self.frameworks.get(*f)?.as_ref()?;
+                Some((fw.id.clone(), self.roles.name_of(*r)?.to_string(), *why))
+            })
             .collect();
         v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         v

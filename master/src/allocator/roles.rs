@@ -1,7 +1,7 @@
 //! The role tree: hierarchical roles `a/b/c`, their weights and quota, and per-role
 //! quantities aggregated up the tree (a parent's figures include its whole subtree).
 
-use std::collections::HashMap;
+use crate::allocator::fxhash::FxHashMap;
 
 use super::quantities::Quantities;
 use super::AllocatorError;
@@ -113,6 +113,8 @@ impl Quota {
 pub struct RoleNode {
     /// Full role name (`a/b`).
     pub name: String,
+    /// The same name, cheap to hand out.
+    pub shared_name: std::sync::Arc<str>,
     /// Parent role, `None` for top-level roles.
     pub parent: Option<RoleId>,
     /// Direct children.
@@ -149,8 +151,8 @@ impl RoleNode {
 pub struct RoleTree {
     nodes: Vec<Option<RoleNode>>,
     free: Vec<RoleId>,
-    by_name: HashMap<String, RoleId>,
-    quotas: HashMap<String, Quota>,
+    by_name: FxHashMap<String, RoleId>,
+    quotas: FxHashMap<String, Quota>,
     /// Bumped whenever a role is added or removed (lets callers cache role lists).
     pub generation: u64,
 }
@@ -198,7 +200,7 @@ impl RoleTree {
     }
 
     /// Configured quotas by role name (including roles not currently tracked).
-    pub fn quotas(&self) -> &HashMap<String, Quota> {
+    pub fn quotas(&self) -> &FxHashMap<String, Quota> {
         &self.quotas
     }
 
@@ -215,6 +217,7 @@ impl RoleTree {
         let parent = name.rfind('/').map(|i| self.ensure(&name[..i]));
         let node = RoleNode {
             name: name.to_string(),
+            shared_name: std::sync::Arc::from(name),
             parent,
             children: Vec::new(),
             frameworks: 0,

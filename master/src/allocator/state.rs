@@ -1,7 +1,9 @@
 //! The allocator's state and the bookkeeping every call shares: tracking allocations in
 //! agents, roles and sorters, and keeping each role's place in the sorters current.
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
+
+use crate::allocator::fxhash::{FxHashMap, FxHashSet};
 use std::time::Duration;
 
 use mesos_protos::resources::{ResourceValue, Resources};
@@ -52,7 +54,11 @@ pub(crate) struct Agent {
     pub filters: AgentFilters,
     /// (role) → the state under which a full walk of the role's frameworks found only
     /// filtered ones: (role generation, free version, filter version).
-    pub skip_cache: HashMap<RoleId, (u64, u64, u64)>,
+    pub skip_cache: FxHashMap<RoleId, (u64, u64, u64)>,
+    /// The last offer made here: (role, plain, with allocation info). Offers of the same
+    /// resources repeat (declined, then offered again), and converting between the two
+    /// forms costs more than comparing them.
+    pub offer_cache: Option<(std::sync::Arc<str>, Resources, Resources)>,
 }
 
 /// One framework as the allocator sees it.
@@ -63,15 +69,15 @@ pub(crate) struct Framework {
     pub caps: Capabilities,
     pub active: bool,
     pub known: bool,
-    pub suppressed: HashSet<String>,
+    pub suppressed: FxHashSet<String>,
     /// Per-role minimum override; an empty list means no minimum.
-    pub min_alloc: HashMap<String, Vec<Quantities>>,
+    pub min_alloc: FxHashMap<String, Vec<Quantities>>,
     /// Roles whose framework sorter holds this framework (subscribed or allocated).
-    pub tracked: HashSet<String>,
+    pub tracked: FxHashSet<String>,
     /// Agents where it holds resources.
-    pub agents: HashSet<AgentIdx>,
+    pub agents: FxHashSet<AgentIdx>,
     /// Agents where it has decline filters.
-    pub filter_agents: HashSet<AgentIdx>,
+    pub filter_agents: FxHashSet<AgentIdx>,
 }
 
 /// A role's framework sorter and a generation bumped on membership changes.
@@ -87,14 +93,14 @@ pub struct HierarchicalAllocator {
     pub(crate) roles: RoleTree,
     pub(crate) role_sorter: Box<dyn Sorter>,
     pub(crate) quota_sorter: DrfSorter,
-    pub(crate) in_quota_sorter: HashSet<RoleId>,
-    pub(crate) fw_sorters: HashMap<RoleId, RoleFrameworks>,
+    pub(crate) in_quota_sorter: FxHashSet<RoleId>,
+    pub(crate) fw_sorters: FxHashMap<RoleId, RoleFrameworks>,
     pub(crate) agents: Vec<Option<Agent>>,
     pub(crate) agent_free_slots: Vec<AgentIdx>,
-    pub(crate) agent_index: HashMap<String, AgentIdx>,
+    pub(crate) agent_index: FxHashMap<String, AgentIdx>,
     pub(crate) frameworks: Vec<Option<Framework>>,
     pub(crate) fw_free_slots: Vec<FwIdx>,
-    pub(crate) fw_index: HashMap<String, FwIdx>,
+    pub(crate) fw_index: FxHashMap<String, FwIdx>,
     /// Sum of agent totals.
     pub(crate) total: Split,
     /// Sum of agents' free unreserved non-revocable scalars (the headroom pool).
@@ -108,12 +114,12 @@ pub struct HierarchicalAllocator {
     pub(crate) paused: bool,
     pub(crate) runs: u64,
     pub(crate) last_run: Option<Duration>,
-    pub(crate) weights: HashMap<String, f64>,
+    pub(crate) weights: FxHashMap<String, f64>,
     pub(crate) generation_seq: u64,
-    pub(crate) reasons: HashMap<(String, String), NoOfferReason>,
-    pub(crate) served: HashSet<(FwIdx, RoleId)>,
-    pub(crate) cycle_reasons: HashMap<(FwIdx, RoleId), NoOfferReason>,
-    pub(crate) filtered_roles: HashSet<RoleId>,
+    pub(crate) reasons: FxHashMap<(FwIdx, RoleId), NoOfferReason>,
+    pub(crate) served: FxHashSet<(FwIdx, RoleId)>,
+    pub(crate) cycle_reasons: FxHashMap<(FwIdx, RoleId), NoOfferReason>,
+    pub(crate) filtered_roles: FxHashSet<RoleId>,
 }
 
 impl HierarchicalAllocator {
@@ -129,16 +135,16 @@ impl HierarchicalAllocator {
         Ok(HierarchicalAllocator {
             role_sorter: new_sorter(opts.role_sorter, mask, opts.seed ^ 0xA5A5),
             quota_sorter: DrfSorter::new(mask),
-            in_quota_sorter: HashSet::new(),
-            fw_sorters: HashMap::new(),
+            in_quota_sorter: FxHashSet::default(),
+            fw_sorters: FxHashMap::default(),
             roles: RoleTree::new(),
             names,
             agents: Vec::new(),
             agent_free_slots: Vec::new(),
-            agent_index: HashMap::new(),
+            agent_index: FxHashMap::default(),
             frameworks: Vec::new(),
             fw_free_slots: Vec::new(),
-            fw_index: HashMap::new(),
+            fw_index: FxHashMap::default(),
             total: Split::default(),
             free_unreserved: Quantities::ZERO,
             allocated_q: Quantities::ZERO,
@@ -149,12 +155,12 @@ impl HierarchicalAllocator {
             paused: false,
             runs: 0,
             last_run: None,
-            weights: HashMap::new(),
+            weights: FxHashMap::default(),
             generation_seq: 0,
-            reasons: HashMap::new(),
-            served: HashSet::new(),
-            cycle_reasons: HashMap::new(),
-            filtered_roles: HashSet::new(),
+            reasons: FxHashMap::default(),
+            served: FxHashSet::default(),
+            cycle_reasons: FxHashMap::default(),
+            filtered_roles: FxHashSet::default(),
             opts,
         })
     }
@@ -326,36 +332,75 @@ impl HierarchicalAllocator {
         plain: &Resources,
         split: &Split,
     ) -> Resources {
-        let mut allocated = plain.clone();
-        allocated.allocate(role);
+        self.ensure_tracked(fw, role);
+        let id = self.roles.ensure(role);
+        self.track_owned(agent, fw, id, plain.clone(), split)
+    }
+
+    /// `track_plain` for a framework already tracked in role `id` (the allocation cycle's
+    /// path: no name lookups, no extra copies).
+    pub(crate) fn track_owned(
+        &mut self,
+        agent: AgentIdx,
+        fw: FwIdx,
+        id: RoleId,
+        mut plain: Resources,
+        split: &Split,
+    ) -> Resources {
+        let name = self.roles.node(id).shared_name.clone();
+        {
+            let a = self.agent_mut(agent);
+            if split.has_shared {
+                a.free -= &plain.filter(|e| !e.is_shared());
+            } else {
+                a.free -= &plain;
+            }
+        }
+        let cached = match &self.agent(agent).offer_cache {
+            Some((r, p, al)) if std::sync::Arc::ptr_eq(r, &name) && *p == plain => Some(al.clone()),
+            _ => None,
+        };
+        let allocated = match cached {
+            Some(al) => al,
+            None => {
+                let original = plain.clone();
+                plain.allocate(&name);
+                self.agent_mut(agent).offer_cache = Some((name.clone(), original, plain.clone()));
+                plain
+            }
+        };
         {
             let a = self.agent_mut(agent);
             match a.allocated.iter_mut().find(|(f, _)| *f == fw) {
                 Some((_, r)) => *r += &allocated,
                 None => a.allocated.push((fw, allocated.clone())),
             }
-            if split.has_shared {
-                a.free -= &plain.filter(|e| !e.is_shared());
-            } else {
-                a.free -= plain;
-            }
         }
         self.refresh_free(agent);
         self.fw_mut(fw).agents.insert(agent);
-        self.ensure_tracked(fw, role);
-        self.account_allocation(fw, role, split, true);
+        self.account_allocation_id(fw, id, split, true);
         allocated
     }
 
-    /// Reverses `track_allocation` for `res` (which must be allocated).
+    /// Reverses `track_allocation` for `res` (which must be allocated); returns `res`
+    /// without allocation info, and its split.
     pub(crate) fn untrack_allocation(
         &mut self,
         agent: AgentIdx,
         fw: FwIdx,
         role: &str,
         res: &Resources,
-    ) {
-        let split = self.split(res);
+    ) -> (Resources, Split) {
+        let cached = match &self.agent(agent).offer_cache {
+            Some((_, p, al)) if al == res => Some(p.clone()),
+            _ => None,
+        };
+        let plain = cached.unwrap_or_else(|| {
+            let mut p = res.clone();
+            p.unallocate();
+            p
+        });
+        let split = self.split(&plain);
         {
             let a = self.agent_mut(agent);
             if let Some(pos) = a.allocated.iter().position(|(f, _)| *f == fw) {
@@ -364,9 +409,11 @@ impl HierarchicalAllocator {
                     a.allocated.swap_remove(pos);
                 }
             }
-            let mut plain = res.filter(|e| !e.is_shared());
-            plain.unallocate();
-            a.free += &plain;
+            if split.has_shared {
+                a.free += &plain.filter(|e| !e.is_shared());
+            } else {
+                a.free += &plain;
+            }
         }
         self.refresh_free(agent);
         if !self.agent(agent).allocated.iter().any(|(f, _)| *f == fw) {
@@ -374,11 +421,23 @@ impl HierarchicalAllocator {
         }
         self.account_allocation(fw, role, &split, false);
         self.maybe_untrack(fw, role);
+        (plain, split)
     }
 
     /// Updates role tree and sorters for an allocation change of `split` to `fw` in `role`.
     pub(crate) fn account_allocation(&mut self, fw: FwIdx, role: &str, split: &Split, plus: bool) {
         let id = self.roles.ensure(role);
+        self.account_allocation_id(fw, id, split, plus);
+    }
+
+    /// `account_allocation` by role id.
+    pub(crate) fn account_allocation_id(
+        &mut self,
+        fw: FwIdx,
+        id: RoleId,
+        split: &Split,
+        plus: bool,
+    ) {
         let s = *split;
         self.roles.update_up(id, |n| {
             if plus {
@@ -405,13 +464,15 @@ impl HierarchicalAllocator {
                 rf.sorter.unallocated(fw, &s.all);
             }
         }
-        let path: Vec<RoleId> = self.roles.path_up(id).collect();
-        for r in &path {
-            if self.in_quota_sorter.contains(r) {
-                if plus {
-                    self.quota_sorter.allocated(*r, &s.all);
-                } else {
-                    self.quota_sorter.unallocated(*r, &s.all);
+        if !self.in_quota_sorter.is_empty() {
+            let path: Vec<RoleId> = self.roles.path_up(id).collect();
+            for r in &path {
+                if self.in_quota_sorter.contains(r) {
+                    if plus {
+                        self.quota_sorter.allocated(*r, &s.all);
+                    } else {
+                        self.quota_sorter.unallocated(*r, &s.all);
+                    }
                 }
             }
         }
@@ -517,9 +578,10 @@ impl HierarchicalAllocator {
 
     /// Refreshes `id` and its ancestors after their figures changed.
     pub(crate) fn refresh_role_path(&mut self, id: RoleId) {
-        let path: Vec<RoleId> = self.roles.path_up(id).collect();
-        for r in path {
+        let mut cur = Some(id);
+        while let Some(r) = cur {
             self.refresh_role(r);
+            cur = self.roles.node(r).parent;
         }
     }
 

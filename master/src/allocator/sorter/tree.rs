@@ -5,7 +5,9 @@
 //! A path that is both a client and a parent (role `a` beside `a/b`) holds its client in a
 //! virtual leaf child, so `a`'s own allocation competes with `a/b` under `a`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::allocator::fxhash::FxHashMap;
 
 use super::ClientId;
 use crate::allocator::quantities::Quantities;
@@ -52,9 +54,9 @@ impl Node {
 pub(crate) struct Tree {
     pub nodes: Vec<Option<Node>>,
     free: Vec<usize>,
-    by_path: HashMap<String, usize>,
+    by_path: FxHashMap<String, usize>,
     pub leaf_of: Vec<Option<usize>>,
-    weights: HashMap<String, f64>,
+    weights: FxHashMap<String, f64>,
     pub total: Quantities,
     pub mask: u32,
     pub keep_order: bool,
@@ -72,9 +74,9 @@ impl Tree {
         Tree {
             nodes: vec![Some(Node::new(String::new(), None, 1.0, 0))],
             free: Vec::new(),
-            by_path: HashMap::new(),
+            by_path: FxHashMap::default(),
             leaf_of: Vec::new(),
-            weights: HashMap::new(),
+            weights: FxHashMap::default(),
             total: Quantities::ZERO,
             mask,
             keep_order,
