@@ -448,6 +448,7 @@ fn calls_for_a_framework_not_subscribed_over_http_get_403() {
     let state = http(master.addr(), "GET", "/state", &[], b"").json();
     assert_eq!(state["frameworks"][0]["recovered"], true);
     assert_eq!(state["frameworks"][0]["tasks"][0]["state"], "TASK_RUNNING");
+    assert_eq!(state["frameworks"][0]["tasks"][0]["role"], "*");
 
     // The framework re-subscribes with its id and becomes active again.
     let mut sub = Subscription::open(

@@ -320,8 +320,19 @@ impl Master {
                 to_shutdown.push(fid);
                 continue;
             }
+            let mut task = task;
             if let Some(fw) = self.state.frameworks.get_mut(&fid) {
                 fw.unreachable_tasks.remove(&task.task_id.value);
+                // Older agents report resources without allocation info; charge them to
+                // the framework's (first) role, as Mesos does for single-role frameworks.
+                let role = fw.roles().into_iter().next().unwrap_or_else(|| "*".into());
+                for r in &mut task.resources {
+                    if r.allocation_info.is_none() {
+                        r.allocation_info = Some(v1::resource::AllocationInfo {
+                            role: Some(role.clone()),
+                        });
+                    }
+                }
             }
             kept.push(task);
         }
