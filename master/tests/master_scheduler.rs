@@ -432,6 +432,7 @@ fn calls_for_a_framework_not_subscribed_over_http_get_403() {
             value: "old-S3".into(),
         },
         state: mesos_protos::v1::TaskState::TaskRunning as i32,
+        resources: mesos_protos::resources::from_string("cpus:1;mem:32", "*").unwrap(),
         ..Default::default()
     };
     let agent = TestAgent::start(
