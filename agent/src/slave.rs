@@ -11,6 +11,7 @@
 //!
 //! Task launching, executors and the HTTP APIs build on this actor in later steps.
 
+pub mod executor_api;
 mod launch;
 pub mod model;
 
@@ -427,6 +428,10 @@ fn same_agent(previous: &v1::AgentInfo, current: &v1::AgentInfo) -> bool {
 }
 
 impl Process for Slave {
+    fn routes(r: &mut libprocess::Routes<Self>) {
+        r.any("api/v1/executor", |s, ctx, req| s.executor_http(ctx, req));
+    }
+
     fn handlers(h: &mut Handlers<Self>) {
         h.on::<internal::SlaveRegisteredMessage>(|s, ctx, from, m| {
             s.registered(ctx, from, m.slave_id, m.connection);

@@ -349,6 +349,7 @@ impl Slave {
                     queued: Vec::new(),
                     tasks: BTreeMap::new(),
                     termination_reason: None,
+                    events: None,
                 },
             );
         }
@@ -494,8 +495,12 @@ impl Slave {
             return;
         };
         let Some(pos) = exec.queued.iter().position(|t| t.task_id.value == tid) else {
-            // Handed to a subscribed executor: the executor API delivers KILL to it.
-            tracing::info!("task {tid} is with its executor; kill goes to the executor");
+            // The executor has the task: it kills it (honouring the kill policy) and reports.
+            if !self.send_kill(&fid, &tid, msg.kill_policy) {
+                tracing::warn!(
+                    "cannot deliver the kill of task {tid}: its executor is not subscribed"
+                );
+            }
             return;
         };
         exec.queued.remove(pos);

@@ -47,6 +47,8 @@ pub struct Executor {
     pub tasks: BTreeMap<String, v1::Task>,
     /// Why the agent is ending it, if it is (reported for its tasks).
     pub termination_reason: Option<v1::task_status::Reason>,
+    /// Its event stream, while subscribed.
+    pub events: Option<super::executor_api::EventSender>,
 }
 
 /// One framework with work on this agent.

@@ -97,7 +97,8 @@ pub fn cluster(answer: bool) -> Cluster {
 }
 
 pub fn cluster_with(answer: bool, ping_timeout: Option<f64>) -> Cluster {
-    let rt = Runtime::start().unwrap();
+    // The delegate lets `/api/v1/executor` reach `slave(1)`, as on a real agent.
+    let rt = Runtime::builder().delegate("slave(1)").start().unwrap();
     rt.clock().pause();
     let (tx, seen) = mpsc::unbounded();
     let master = rt
