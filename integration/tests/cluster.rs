@@ -236,3 +236,35 @@ fn an_agent_that_stops_answering_pings_loses_its_tasks() {
         fw.stop();
     }
 }
+
+#[test]
+fn a_task_group_runs_in_one_executor_and_shutting_it_down_kills_both() {
+    let cluster = Cluster::builder()
+        .agent(AgentConfig::default().resources("cpus:2;mem:1024;disk:1024"))
+        .start()
+        .unwrap();
+    cluster.settle();
+    let agent = cluster.agents()[0].clone();
+    let mut fw = TestFramework::subscribe(&cluster, framework_info("group", false));
+    let offers = fw.await_offers(&cluster);
+    fw.launch_group(&offers[0], "e1", &["g1", "g2"]);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let s = fw.next_update(true);
+        assert_eq!(s.state(), TaskState::TaskRunning, "{s:?}");
+        assert_eq!(s.executor_id.as_ref().map(|e| e.value.as_str()), Some("e1"));
+        seen.push(s.task_id.value);
+    }
+    seen.sort();
+    assert_eq!(seen, ["g1", "g2"]);
+    assert_eq!(agent.stats().tasks_launched, 2);
+
+    fw.shutdown_executor("e1", &offers[0].agent_id);
+    for _ in 0..2 {
+        let s = fw.next_update(true);
+        assert_eq!(s.state(), TaskState::TaskKilled, "{s:?}");
+    }
+    cluster.settle();
+    assert!(agent.tasks_blocking().is_empty());
+    fw.stop();
+}

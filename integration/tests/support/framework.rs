@@ -11,8 +11,8 @@ use mesos_integration::Cluster;
 use mesos_scheduler::scheduler::{connect, AckMode, Client, Config, DriverEvent, Events};
 use mesos_scheduler::v1::scheduler::{event, Event};
 use mesos_scheduler::v1::{
-    framework_info, offer, value, AgentId, CommandInfo, FrameworkInfo, Offer, Resource, TaskId,
-    TaskInfo, TaskState, TaskStatus,
+    executor_info, framework_info, offer, value, AgentId, CommandInfo, ExecutorId, ExecutorInfo,
+    FrameworkInfo, Offer, Resource, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 
 /// How long (real time) a test waits for one event before failing.
@@ -198,6 +198,55 @@ impl TestFramework {
         self.rt
             .block_on(async move { c.accept(vec![oid], vec![op], None).await })
             .expect("accept");
+    }
+
+    /// Launches `ids` as one task group in a DEFAULT executor `executor` on `offer`.
+    pub fn launch_group(&self, offer: &Offer, executor: &str, ids: &[&str]) {
+        let exec = ExecutorInfo {
+            r#type: Some(executor_info::Type::Default as i32),
+            executor_id: ExecutorId {
+                value: executor.into(),
+            },
+            framework_id: self.client.framework_id(),
+            resources: vec![
+                scalar("cpus", 0.1),
+                scalar("mem", 32.0),
+                scalar("disk", 10.0),
+            ],
+            ..Default::default()
+        };
+        let tasks = ids
+            .iter()
+            .map(|id| {
+                let mut t = task(id, &offer.agent_id);
+                t.command = None;
+                t
+            })
+            .collect();
+        let op = offer::Operation {
+            r#type: Some(offer::operation::Type::LaunchGroup as i32),
+            launch_group: Some(offer::operation::LaunchGroup {
+                executor: exec,
+                task_group: TaskGroupInfo { tasks },
+            }),
+            ..Default::default()
+        };
+        let c = self.client.clone();
+        let oid = offer.id.clone();
+        self.rt
+            .block_on(async move { c.accept(vec![oid], vec![op], None).await })
+            .expect("accept");
+    }
+
+    pub fn shutdown_executor(&self, executor: &str, agent: &AgentId) {
+        let c = self.client.clone();
+        let e = ExecutorId {
+            value: executor.into(),
+        };
+        let a = agent.clone();
+        self.rt
+            .block_on(async move { c.shutdown(e, a).await })
+            .expect("shutdown");
     }
 
     pub fn kill(&self, task_id: &str, agent: &AgentId) {
