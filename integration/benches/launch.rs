@@ -29,8 +29,7 @@ use mesos_integration::{AgentConfig, Cluster, TaskScript};
 use mesos_scheduler::scheduler::{connect, AckMode, Client, Config, DriverEvent};
 use mesos_scheduler::v1::scheduler::event;
 use mesos_scheduler::v1::{
-    offer, value, CommandInfo, Filters, FrameworkInfo, Offer, Resource, TaskId, TaskInfo,
-    TaskState,
+    offer, value, CommandInfo, Filters, FrameworkInfo, Offer, Resource, TaskId, TaskInfo, TaskState,
 };
 use parking_lot::Mutex;
 
@@ -50,6 +49,8 @@ struct Bench {
     running: Arc<AtomicU64>,
     agents: usize,
     next_task: u64,
+    /// Launches, wall time and process CPU time of every timed round.
+    totals: (u64, Duration, Duration),
 }
 
 fn scalar(name: &str, amount: f64) -> Resource {
@@ -59,6 +60,19 @@ fn scalar(name: &str, amount: f64) -> Resource {
         scalar: Some(value::Scalar { value: amount }),
         ..Default::default()
     }
+}
+
+/// CPU time (user + system, all threads) this process has used, from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // Fields 14 and 15 (utime, stime) in clock ticks; 100 per second on Linux.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -112,7 +126,9 @@ impl Bench {
             let (o, n, r) = (offers.clone(), offered.clone(), running.clone());
             rt.spawn(async move {
                 while let Some(item) = events.next().await {
-                    let DriverEvent::Event(e) = item else { continue };
+                    let DriverEvent::Event(e) = item else {
+                        continue;
+                    };
                     match e.r#type() {
                         event::Type::Offers => {
                             let got = e.offers.map(|o| o.offers).unwrap_or_default();
@@ -145,6 +161,7 @@ impl Bench {
             running,
             agents,
             next_task: 0,
+            totals: (0, Duration::ZERO, Duration::ZERO),
         }
     }
 
@@ -188,6 +205,7 @@ impl Bench {
         self.offered.fetch_sub(taken, Ordering::SeqCst);
         let launched = (taken * per_agent) as u64;
         let target = target.min(self.running.load(Ordering::SeqCst) + launched);
+        let cpu = cpu_time();
         let start = Instant::now();
         for (client, accepts) in batches {
             // Each framework sends its ACCEPTs one after another, as one scheduler would.
@@ -208,9 +226,11 @@ impl Bench {
             });
         }
         let running = self.running.clone();
-        wait_until("TASK_RUNNING of every launch", Duration::from_secs(300), || {
-            running.load(Ordering::SeqCst) >= target
-        });
+        wait_until(
+            "TASK_RUNNING of every launch",
+            Duration::from_secs(300),
+            || running.load(Ordering::SeqCst) >= target,
+        );
         start.elapsed()
     }
 
@@ -249,6 +269,12 @@ fn main() {
                 "setup: 100k launches in {total:.2?} ({:.0}/s)",
                 100_000.0 / total.as_secs_f64()
             );
+            let (_, _, cpu) = bench.totals;
+            eprintln!(
+                "setup: {:.0} launches per CPU-second",
+                100_000.0 / cpu.as_secs_f64().max(1e-9)
+            );
+            bench.totals = (0, Duration::ZERO, Duration::ZERO);
             let (_, bytes) = bench.state();
             eprintln!("/state body: {bytes} bytes");
             let mut g = c.benchmark_group("state");
@@ -263,6 +289,12 @@ fn main() {
             b.iter_custom(|iters| (0..iters).map(|_| bench.round(per_agent)).sum())
         });
         g.finish();
+        let (n, wall, cpu) = bench.totals;
+        eprintln!(
+            "agents={agents}: {n} launches in {wall:.2?} wall ({:.0}/s), {cpu:.2?} process CPU ({:.0} per CPU-second)",
+            n as f64 / wall.as_secs_f64(),
+            n as f64 / cpu.as_secs_f64().max(1e-9),
+        );
         for f in &bench.frameworks {
             f.client.stop();
         }
