@@ -231,7 +231,11 @@ impl Bench {
             Duration::from_secs(300),
             || running.load(Ordering::SeqCst) >= target,
         );
-        start.elapsed()
+        let wall = start.elapsed();
+        self.totals.0 += launched;
+        self.totals.1 += wall;
+        self.totals.2 += cpu_time().saturating_sub(cpu);
+        wall
     }
 
     fn state(&self) -> (Duration, usize) {
