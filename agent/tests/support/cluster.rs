@@ -140,10 +140,14 @@ pub fn agent_info() -> v1::AgentInfo {
 
 impl Cluster {
     pub fn flags(&self) -> AgentFlags {
+        self.flags_with("/opt/mesos/libexec")
+    }
+
+    pub fn flags_with(&self, launcher_dir: &str) -> AgentFlags {
         let args = vec![
             format!("--work_dir={}", self.work.path().join("work").display()),
             format!("--runtime_dir={}", self.work.path().join("run").display()),
-            "--launcher_dir=/opt/mesos/libexec".to_string(),
+            format!("--launcher_dir={launcher_dir}"),
         ];
         AgentFlags::load(&args, &Default::default()).unwrap()
     }
@@ -248,4 +252,71 @@ pub fn run_task_message(task: &str, checkpoint: bool) -> internal::RunTaskMessag
         },
         ..Default::default()
     }
+}
+
+impl Cluster {
+    /// An agent whose containerizer starts real processes, with the executors found in
+    /// `launcher_dir` (the built binaries).
+    pub fn start_real_agent(&self, id: &str, launcher_dir: &str) -> Pid<Slave> {
+        let containerizer = Arc::new(MesosContainerizer::new(
+            Arc::new(mesos_agent::containerizer::RealProcessOps),
+            self.work.path().join("run"),
+            Vec::new(),
+        ));
+        let mut env = std::collections::BTreeMap::new();
+        env.insert("PATH".to_string(), "/usr/bin:/bin".to_string());
+        let slave = Slave::new(
+            self.flags_with(launcher_dir),
+            agent_info(),
+            self.master.upid().clone(),
+            containerizer,
+        )
+        .unwrap()
+        .with_environment(env);
+        let pid = self.rt.spawn(id, slave).unwrap();
+        self.settle();
+        pid
+    }
+
+    /// Like [`Cluster::wait_for`], for work done by real processes: waits in real time
+    /// (at most 60 s).
+    pub fn wait_real(&mut self, mut done: impl FnMut(&[Seen]) -> bool) -> Vec<Seen> {
+        let clock = libprocess::Clock::new();
+        let mut all = Vec::new();
+        for _ in 0..3000 {
+            self.settle();
+            all.extend(self.drain());
+            if done(&all) {
+                return all;
+            }
+            block_on(clock.sleep(Duration::from_millis(20)));
+        }
+        panic!("gave up waiting; saw {all:?}");
+    }
+
+    /// Acknowledges an update as the master would.
+    pub fn ack(&self, agent: &Pid<Slave>, update: &internal::StatusUpdate) {
+        self.rt.send_from(
+            self.master.upid(),
+            agent.upid(),
+            internal::StatusUpdateAcknowledgementMessage {
+                slave_id: v1::AgentId {
+                    value: "m1-S0".into(),
+                },
+                framework_id: update.framework_id.clone(),
+                task_id: update.status.task_id.clone(),
+                uuid: update.uuid.clone().unwrap_or_default(),
+            },
+        );
+    }
+}
+
+/// The status updates among what the master saw.
+pub fn updates_of(seen: &[Seen]) -> Vec<internal::StatusUpdate> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Update(u) => Some(u.update.clone()),
+            _ => None,
+        })
+        .collect()
 }
