@@ -14,6 +14,7 @@ mod agents;
 mod calls;
 mod frameworks;
 mod http;
+mod operator_stream;
 mod scheduler;
 mod stream;
 
@@ -135,6 +136,7 @@ pub struct Master {
     admitting: HashMap<String, String>,
     marking_gone: std::collections::HashSet<String>,
     streams: HashMap<String, EventStream>,
+    operator_streams: HashMap<String, EventStream>,
     failover_epochs: HashMap<String, u64>,
     offer_timers: HashMap<String, libprocess::TimerId>,
     leader: LeaderHandle,
@@ -231,6 +233,7 @@ impl Master {
             admitting: HashMap::new(),
             marking_gone: std::collections::HashSet::new(),
             streams: HashMap::new(),
+            operator_streams: HashMap::new(),
             failover_epochs: HashMap::new(),
             offer_timers: HashMap::new(),
             leader: opts.leader,
@@ -311,7 +314,7 @@ impl Master {
             elected: self.leader.get() == Leadership::Leading,
             registrar_queued_operations: self.pending_ops.len(),
             registry_agents: self.registrar.state().agents.len(),
-            operator_event_stream_subscribers: 0,
+            operator_event_stream_subscribers: self.operator_streams.len(),
         };
         let metrics = ctx.metrics().clone();
         for (name, value) in crate::metrics::master_metrics(&self.state, &self.counters, &inputs) {

@@ -37,6 +37,23 @@ fn response(t: response::Type) -> Response {
     }
 }
 
+/// One agent as GET_AGENTS and AGENT_ADDED show it.
+pub fn agent_entry(a: &crate::state::Agent) -> response::get_agents::Agent {
+    response::get_agents::Agent {
+        agent_info: a.info.clone(),
+        active: a.active,
+        version: a.version.clone(),
+        pid: Some(a.pid.clone()),
+        registered_time: Some(time_info(a.registered_time)),
+        reregistered_time: a.reregistered_time.map(time_info),
+        total_resources: resources(&a.total),
+        allocated_resources: resources(&a.used_total()),
+        offered_resources: resources(&a.offered),
+        capabilities: a.capabilities.clone(),
+        ..Default::default()
+    }
+}
+
 /// GET_AGENTS.
 pub fn get_agents(state: &MasterState) -> response::GetAgents {
     let mut agents: Vec<_> = state.agents.registered.values().collect();
@@ -44,27 +61,23 @@ pub fn get_agents(state: &MasterState) -> response::GetAgents {
     let mut recovered: Vec<_> = state.agents.recovered.iter().collect();
     recovered.sort_by(|a, b| a.0.cmp(b.0));
     response::GetAgents {
-        agents: agents
-            .into_iter()
-            .map(|a| response::get_agents::Agent {
-                agent_info: a.info.clone(),
-                active: a.active,
-                version: a.version.clone(),
-                pid: Some(a.pid.clone()),
-                registered_time: Some(time_info(a.registered_time)),
-                reregistered_time: a.reregistered_time.map(time_info),
-                total_resources: resources(&a.total),
-                allocated_resources: resources(&a.used_total()),
-                offered_resources: resources(&a.offered),
-                capabilities: a.capabilities.clone(),
-                ..Default::default()
-            })
-            .collect(),
+        agents: agents.into_iter().map(agent_entry).collect(),
         recovered_agents: recovered.into_iter().map(|(_, i)| i.clone()).collect(),
     }
 }
 
-fn framework_entry(
+/// The full state, as GET_STATE and the operator SUBSCRIBED event carry it.
+pub fn get_state(state: &MasterState) -> response::GetState {
+    response::GetState {
+        get_tasks: Some(get_tasks(state)),
+        get_executors: Some(get_executors(state)),
+        get_frameworks: Some(get_frameworks(state)),
+        get_agents: Some(get_agents(state)),
+    }
+}
+
+/// One framework as GET_FRAMEWORKS and FRAMEWORK_ADDED/UPDATED show it.
+pub fn framework_entry(
     state: &MasterState,
     f: &Framework,
     completed: bool,
@@ -271,12 +284,7 @@ pub fn answer(
         }
         call::Type::GetState => {
             r = response(response::Type::GetState);
-            r.get_state = Some(response::GetState {
-                get_tasks: Some(get_tasks(state)),
-                get_executors: Some(get_executors(state)),
-                get_frameworks: Some(get_frameworks(state)),
-                get_agents: Some(get_agents(state)),
-            });
+            r.get_state = Some(get_state(state));
         }
         call::Type::GetAgents => {
             r = response(response::Type::GetAgents);

@@ -326,3 +326,51 @@ fn mark_agent_gone_and_registry_gc() {
     agent.stop();
     master.stop();
 }
+
+#[test]
+fn operator_event_stream_reports_agents_and_frameworks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let mut ops = Subscription::open_path(
+        master.addr(),
+        "/api/v1",
+        &serde_json::json!({"type": "SUBSCRIBE"}),
+    );
+    assert_eq!(ops.status, 200);
+    let first = ops.next_of("SUBSCRIBED");
+    assert_eq!(
+        first["subscribed"]["heartbeat_interval_seconds"].as_f64(),
+        Some(15.0)
+    );
+    assert!(first["subscribed"]["get_state"].is_object());
+
+    let agent = TestAgent::start(&net, &clock, &master.upid(), "cpus:4;mem:1024", None);
+    clock.settle_blocking();
+    let added = ops.next_of("AGENT_ADDED");
+    assert_eq!(
+        added["agent_added"]["agent"]["agent_info"]["id"]["value"],
+        "m1-S0"
+    );
+    let mut sched = Subscription::open(
+        master.addr(),
+        &serde_json::json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u", "name": "n"}}}),
+    );
+    sched.next_of("SUBSCRIBED");
+    let fw = ops.next_of("FRAMEWORK_ADDED");
+    assert_eq!(
+        fw["framework_added"]["framework"]["framework_info"]["name"],
+        "n"
+    );
+    advance(&clock, Duration::from_secs(15), Duration::from_secs(15));
+    ops.next_of("HEARTBEAT");
+    let state = http(master.addr(), "GET", "/metrics/snapshot", &[], b"").json();
+    assert_eq!(
+        state["master/operator_event_stream_subscribers"].as_f64(),
+        Some(1.0)
+    );
+    sched.close();
+    ops.close();
+    agent.stop();
+    master.stop();
+}

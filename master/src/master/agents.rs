@@ -113,13 +113,14 @@ impl Master {
         self.agents_by_pid
             .insert(pid.as_str().to_owned(), id.clone());
         self.agent_links.insert(
-            id,
+            id.clone(),
             AgentLink {
                 pid: pid.clone(),
                 pings_missed: 0,
                 awaiting_pong: false,
             },
         );
+        self.operator_agent_added(&id);
     }
 
     pub(super) fn reregister_agent(
@@ -473,6 +474,7 @@ impl Master {
                     m.rescind_offer_event(&o);
                 }
                 let _ = m.allocator.remove_agent(&id);
+                m.operator_agent_removed(&id);
                 m.counters.slave_removals_unhealthy += 1;
                 for u in updates {
                     m.counters.task_entered(task_state(u.status.state));
@@ -537,6 +539,7 @@ impl Master {
                     m.rescind_offer_event(&o);
                 }
                 let _ = m.allocator.remove_agent(&id);
+                m.operator_agent_removed(&id);
                 for u in updates {
                     m.counters.task_entered(task_state(u.status.state));
                     m.forward_update(ctx, &u);
@@ -648,6 +651,7 @@ impl Master {
                     m.rescind_offer_event(&o);
                 }
                 let _ = m.allocator.remove_agent(&id);
+                m.operator_agent_removed(&id);
                 m.counters.slave_removals += 1;
                 m.counters.slave_removals_unregistered += 1;
                 for u in updates {
@@ -698,6 +702,7 @@ impl Master {
                     .map(|t| task_state(t.state));
                 if let Some(n) = new.filter(|n| *n != old) {
                     self.counters.task_entered(n);
+                    self.operator_task_updated(&fid, &update.status, n as i32);
                 }
                 if !is_terminal(old) && new.is_some_and(is_terminal) {
                     let r = Resources::from_resources(&resources);

@@ -265,6 +265,7 @@ impl Master {
                         if self.state.add_task(fid, &task, Some(user)).is_err() {
                             continue;
                         }
+                        self.operator_task_added(fid, &task.task_id.value);
                         if let Some(pid) = &agent_pid {
                             ctx.send(
                                 pid,
@@ -313,7 +314,13 @@ impl Master {
                         let mut with_exec = t.clone();
                         with_exec.executor = Some(executor.clone());
                         offered -= &Resources::from_resources(&t.resources);
-                        let _ = self.state.add_task(fid, &with_exec, Some(user.clone()));
+                        if self
+                            .state
+                            .add_task(fid, &with_exec, Some(user.clone()))
+                            .is_ok()
+                        {
+                            self.operator_task_added(fid, &t.task_id.value);
+                        }
                     }
                     if new_executor {
                         offered -= &Resources::from_resources(&executor.resources);

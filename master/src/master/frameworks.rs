@@ -121,6 +121,9 @@ impl Master {
         }
 
         let now = Master::now(ctx);
+        let resubscribed = requested_id
+            .as_ref()
+            .is_some_and(|id| self.state.frameworks.contains_key(id));
         let fid = match requested_id {
             Some(id) if self.state.frameworks.contains_key(&id) => {
                 self.resubscribe(ctx, &id, info, &suppressed, now);
@@ -152,6 +155,7 @@ impl Master {
             fw.suppressed_roles = suppressed.iter().cloned().collect();
         }
         *self.failover_epochs.entry(fid.clone()).or_default() += 1;
+        self.operator_framework_added(&fid, resubscribed);
 
         let pid = ctx.pid();
         let (f2, s2) = (fid.clone(), stream_id.clone());
@@ -357,9 +361,13 @@ impl Master {
     /// its resources, closes its stream and moves it to the completed frameworks.
     pub(super) fn remove_framework(&mut self, ctx: &mut Context<Self>, fid: &str) {
         let now = Master::now(ctx);
+        let info = self.state.frameworks.get(fid).map(|f| f.info.clone());
         let Ok(removed) = self.state.remove_framework(fid, now) else {
             return;
         };
+        if let Some(info) = info {
+            self.operator_framework_removed(info);
+        }
         for u in &removed.updates {
             self.counters
                 .task_entered(crate::status::task_state(u.status.state));

@@ -124,6 +124,9 @@ impl Master {
                 };
                 return self.mark_agent_gone(ctx, id);
             }
+            Some(Type::Subscribe) => {
+                return self.operator_subscribe(ctx, protobuf_out).into();
+            }
             Some(Type::Teardown) => {
                 let Some(fid) = call.teardown.map(|t| t.framework_id.value) else {
                     return plain(400, "Expecting 'teardown' to be present".into()).into();

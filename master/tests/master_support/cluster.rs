@@ -432,11 +432,15 @@ pub struct Subscription {
 
 impl Subscription {
     pub fn open(addr: SocketAddr, body: &serde_json::Value) -> Subscription {
+        Self::open_path(addr, "/api/v1/scheduler", body)
+    }
+
+    pub fn open_path(addr: SocketAddr, path: &str, body: &serde_json::Value) -> Subscription {
         let bytes = body.to_string().into_bytes();
         let mut s = send_request(
             addr,
             "POST",
-            "/api/v1/scheduler",
+            path,
             &[
                 ("Content-Type", "application/json"),
                 ("Accept", "application/json"),
