@@ -11,6 +11,7 @@
 //! - [`fetcher`]: `CommandInfo.uris` into the sandbox (copy, extract, executable bit, cache);
 //! - [`reaper`]: the agent as child subreaper, reaping orphans without stealing children;
 //! - [`proc_stat`]: `/proc/<pid>/stat` for usage and zombies;
+//! - [`run`]: starting a whole agent from its flags (for `mesos agent` / `mesos local`);
 //! - [`slave`]: the agent actor (registration, pings, reliable status updates);
 //! - [`sys`]: the few raw system calls (the only module with `unsafe`).
 
@@ -23,6 +24,7 @@ pub mod paths;
 pub mod proc_stat;
 pub mod reaper;
 pub mod resources;
+pub mod run;
 pub mod slave;
 pub mod status_update_manager;
 pub mod sys;

@@ -145,3 +145,67 @@ fn kill_honours_the_grace_period() {
         "killed after {waited:?}, before the grace period"
     );
 }
+
+/// True once `pid` is gone or a zombie.
+fn dead(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn an_executor_crash_fails_the_task_and_takes_the_task_process_with_it() {
+    let (mut c, agent) = start();
+    c.rt.send_from(
+        c.master.upid(),
+        agent.upid(),
+        command_task("t4", "echo $$ > task.pid; exec sleep 60"),
+    );
+    let seen = c.wait_real(|s| !updates_of(s).is_empty());
+    let running = updates_of(&seen);
+    assert_eq!(states(&running), [TaskState::TaskRunning]);
+    c.ack(&agent, &running[0]);
+    let pid_file = sandbox(&c, "t4").join("task.pid");
+    let clock = Clock::new();
+    let mut task_pid = None;
+    for _ in 0..1500 {
+        if let Some(p) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        {
+            task_pid = Some(p);
+            break;
+        }
+        libprocess::block_on(clock.sleep(Duration::from_millis(20)));
+    }
+    let task_pid = task_pid.expect("the task wrote its pid");
+    let meta = c
+        .work
+        .path()
+        .join("work/meta/slaves/m1-S0/frameworks/fw/executors/t4/runs/latest/pids/forked.pid");
+    let executor_pid: i32 = std::fs::read_to_string(meta)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    mesos_agent::sys::kill_process(executor_pid, libc::SIGKILL).unwrap();
+    let ups = run_to_completion(&mut c, &agent);
+    assert_eq!(states(&ups), [TaskState::TaskFailed]);
+    assert_eq!(
+        ups[0].status.reason(),
+        v1::task_status::Reason::CommandExecutorFailed
+    );
+    assert_eq!(ups[0].status.source(), v1::task_status::Source::Agent);
+    let mut gone = false;
+    for _ in 0..1500 {
+        if dead(task_pid) {
+            gone = true;
+            break;
+        }
+        libprocess::block_on(clock.sleep(Duration::from_millis(20)));
+    }
+    assert!(gone, "task process {task_pid} outlived its container");
+}

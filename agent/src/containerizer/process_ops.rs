@@ -45,7 +45,7 @@ pub trait ProcessOps: Send + Sync + 'static {
     fn spawn(&self, spec: &ProcessSpec) -> io::Result<(i32, ExitWatch)>;
     /// Watches a process that is not our child (recovered after a restart).
     fn watch(&self, pid: i32) -> io::Result<ExitWatch>;
-    /// Signals every process in the group `pgid`.
+    /// Signals every process in the group `pgid` and in the session it leads.
     fn signal_group(&self, pgid: i32, signal: i32) -> io::Result<()>;
     /// True if `pid` is alive.
     fn exists(&self, pid: i32) -> bool;
@@ -123,7 +123,15 @@ impl ProcessOps for RealProcessOps {
     }
 
     fn signal_group(&self, pgid: i32, signal: i32) -> io::Result<()> {
-        sys::kill_process_group(pgid, signal)
+        sys::kill_process_group(pgid, signal)?;
+        // The leader started a session too: processes that moved to a group of their own
+        // (a task started by an executor, a shell's job) are still in that session.
+        for p in crate::proc_stat::session_processes(pgid) {
+            if p.pgrp != pgid {
+                let _ = sys::kill_process(p.pid, signal);
+            }
+        }
+        Ok(())
     }
 
     fn exists(&self, pid: i32) -> bool {
