@@ -458,6 +458,17 @@ impl Process for Slave {
         })
         .on::<internal::RunTaskMessage>(|s, ctx, from, m| s.run_task(ctx, from, m))
         .on::<internal::KillTaskMessage>(|s, ctx, from, m| s.kill_task(ctx, from, m))
+        .on::<internal::ShutdownFrameworkMessage>(|s, ctx, from, m| {
+            s.shutdown_framework(ctx, from, &m.framework_id.value);
+        })
+        .on::<internal::ShutdownExecutorMessage>(|s, ctx, from, m| {
+            if from != &s.master {
+                return;
+            }
+            if let (Some(f), Some(e)) = (m.framework_id, m.executor_id) {
+                s.shutdown_executor(ctx, &f.value, &e.value);
+            }
+        })
         .on::<internal::ShutdownMessage>(|_, ctx, from, m| {
             tracing::warn!(
                 "the master {from} asked us to shut down: {}",

@@ -209,3 +209,37 @@ fn an_executor_crash_fails_the_task_and_takes_the_task_process_with_it() {
     }
     assert!(gone, "task process {task_pid} outlived its container");
 }
+
+#[test]
+fn framework_shutdown_stops_its_executor_and_task() {
+    let (mut c, agent) = start();
+    c.rt.send_from(
+        c.master.upid(),
+        agent.upid(),
+        command_task("t5", "exec sleep 60"),
+    );
+    let seen = c.wait_real(|s| !updates_of(s).is_empty());
+    let running = updates_of(&seen);
+    assert_eq!(states(&running), [TaskState::TaskRunning]);
+    c.ack(&agent, &running[0]);
+    c.rt.send_from(
+        c.master.upid(),
+        agent.upid(),
+        internal::ShutdownFrameworkMessage {
+            framework_id: v1::FrameworkId { value: "fw".into() },
+        },
+    );
+    // The executor kills its task and exits; the agent reports the executor gone.
+    let seen = c.wait_real(|s| s.iter().any(|x| matches!(x, Seen::Exited(_))));
+    assert!(seen
+        .iter()
+        .any(|x| matches!(x, Seen::Exited(e) if e.executor_id.value == "t5")));
+    let left = libprocess::block_on(agent.dispatch(|s, _| {
+        s.frameworks()
+            .get("fw")
+            .map(|f| f.executors.len())
+            .unwrap_or(0)
+    }))
+    .unwrap();
+    assert_eq!(left, 0);
+}

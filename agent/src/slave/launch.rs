@@ -542,4 +542,58 @@ impl Slave {
             }
         }
     }
+
+    /// Asks an executor to shut down (SHUTDOWN event) and destroys its container after
+    /// its shutdown grace period, or at once if it never subscribed.
+    pub(super) fn shutdown_executor(&mut self, ctx: &mut Context<Self>, fid: &str, eid: &str) {
+        let default_grace = self.flags.executor_shutdown_grace_period;
+        let Some(exec) = self
+            .frameworks
+            .get_mut(fid)
+            .and_then(|f| f.executors.get_mut(eid))
+        else {
+            return;
+        };
+        if exec.state == ExecutorState::Terminating {
+            return;
+        }
+        exec.state = ExecutorState::Terminating;
+        exec.queued.clear();
+        let container = exec.container_id.clone();
+        let grace = crate::executor_env::shutdown_grace_period(&exec.info, default_grace);
+        let told = exec.events.as_ref().is_some_and(|events| {
+            events.send(&v1::executor::Event {
+                r#type: Some(v1::executor::event::Type::Shutdown as i32),
+                ..Default::default()
+            })
+        });
+        if !told {
+            self.destroy_container(ctx, container);
+            return;
+        }
+        let (f, e) = (fid.to_string(), eid.to_string());
+        ctx.delay(grace, move |s, ctx| {
+            if s.executor_mut(&f, &e, &container).is_some() {
+                tracing::warn!("executor {e} of framework {f} outlived its shutdown grace period");
+                s.destroy_container(ctx, container);
+            }
+        });
+    }
+
+    /// The master removed a framework: shut down all its executors.
+    pub(super) fn shutdown_framework(&mut self, ctx: &mut Context<Self>, from: &Upid, fid: &str) {
+        if from != &self.master {
+            tracing::warn!("ignoring a framework shutdown from {from}, not the master");
+            return;
+        }
+        let executors: Vec<String> = self
+            .frameworks
+            .get(fid)
+            .map(|f| f.executors.keys().cloned().collect())
+            .unwrap_or_default();
+        for eid in executors {
+            self.shutdown_executor(ctx, fid, &eid);
+        }
+        self.updates.cleanup_framework(fid);
+    }
 }
