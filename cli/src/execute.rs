@@ -30,8 +30,9 @@ const VERBOSE_LIMIT: usize = 10;
 /// Where a task's output is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputLocation {
-    /// The sandbox on the agent's disk (needs the agent's `/flags`).
-    pub sandbox: Option<String>,
+    /// The sandbox on the agent's disk (relative to `<agent work_dir>` when the agent's
+    /// `/flags` cannot tell the real one).
+    pub sandbox: String,
     /// `http://agent/files/read?path=...` for the task's stdout.
     pub stdout_url: Option<String>,
 }
@@ -130,13 +131,12 @@ impl Execute {
         ))
     }
 
-    fn print_location(&self, task: &str, loc: &OutputLocation) {
-        match (&loc.sandbox, &loc.stdout_url) {
-            (Some(dir), Some(url)) => println!("  {task} output: {dir} ({url})"),
-            (Some(dir), None) => println!("  {task} output: {dir}"),
-            (None, Some(url)) => println!("  {task} output: {url}"),
-            (None, None) => {}
-        }
+    fn print_location(&mut self, task: &str, loc: &OutputLocation) {
+        let line = match &loc.stdout_url {
+            Some(url) => format!("  {task} output: {} ({url})", loc.sandbox),
+            None => format!("  {task} output: {}", loc.sandbox),
+        };
+        self.progress.println(&line);
     }
 }
 

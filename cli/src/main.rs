@@ -6,6 +6,7 @@
 //! their `--flag=value` words to the components' own flag parsers (Mesos names, `MESOS_*`
 //! variables); the client subcommands take a few flags of their own ([`args`]).
 
+mod agent;
 mod args;
 mod execute;
 mod list;
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         }
         ["master", rest @ ..] => master::main(rest, &env),
         ["agent", "list", rest @ ..] => list::main(list::Kind::Agents, rest, &env),
-        ["agent", rest @ ..] => local::agent_main(rest, &env),
+        ["agent", rest @ ..] => agent::main(rest, &env),
         ["local", rest @ ..] => local::main(rest, &env),
         ["execute", rest @ ..] => execute::main(rest, &env),
         ["task", "list", rest @ ..] => list::main(list::Kind::Tasks, rest, &env),

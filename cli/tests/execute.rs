@@ -175,3 +175,104 @@ fn list_commands_show_running_tasks_agents_and_frameworks() {
     assert_eq!(&cells[3..8], ["root", "*", "true", "1", "0.1"], "{row}");
     drop(exec);
 }
+
+/// Builds the agent's command executor (`mesos-executor`) and returns its folder, the
+/// `--launcher_dir` of real agents.
+fn launcher_dir() -> std::path::PathBuf {
+    let run = escargot::CargoBuild::new()
+        .package("mesos-agent")
+        .bin("mesos-executor")
+        .run()
+        .expect("building mesos-executor");
+    run.path().parent().expect("a folder").to_path_buf()
+}
+
+#[test]
+fn real_tasks_run_on_mesos_local_and_their_output_is_in_the_sandbox() {
+    let launcher = launcher_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = Daemon::start(&[
+        "local",
+        "--num_slaves=2",
+        "--port=0",
+        "--allocation_interval=100ms",
+        "--resources=cpus:1;mem:512",
+        &format!("--work_dir={}", dir.path().display()),
+        &format!("--launcher_dir={}", launcher.display()),
+    ]);
+    let master = format!("--master={}", local.master_address());
+    local.wait_for("local cluster: master at");
+
+    let out = run(&[
+        "execute",
+        &master,
+        "--name=real",
+        "--command=echo out-$((6*7)); echo err >&2",
+        "--instances=4",
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("all 4 task(s) finished"), "{text}");
+    for i in 0..4 {
+        assert!(
+            text.contains(&format!("task real-{i}: TASK_FINISHED")),
+            "{text}"
+        );
+    }
+    let shown = text
+        .lines()
+        .find(|l| l.contains("real-0 output: "))
+        .unwrap_or_else(|| panic!("an output location: {text}"));
+    assert!(shown.contains("/executors/real-0/runs/latest"), "{shown}");
+
+    // Every task's stdout is in its sandbox under one of the agents' work dirs.
+    let mut found = 0;
+    for agent in 0..2 {
+        let slaves = dir.path().join(format!("agents/{agent}/slaves"));
+        let Ok(entries) = std::fs::read_dir(&slaves) else {
+            continue;
+        };
+        for slave in entries.flatten() {
+            for fw in std::fs::read_dir(slave.path().join("frameworks"))
+                .unwrap()
+                .flatten()
+            {
+                for ex in std::fs::read_dir(fw.path().join("executors"))
+                    .unwrap()
+                    .flatten()
+                {
+                    let out = std::fs::read_to_string(ex.path().join("runs/latest/stdout"))
+                        .unwrap_or_default();
+                    let err = std::fs::read_to_string(ex.path().join("runs/latest/stderr"))
+                        .unwrap_or_default();
+                    assert!(out.contains("out-42"), "{}: {out}", ex.path().display());
+                    assert!(err.contains("err"), "{}: {err}", ex.path().display());
+                    found += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(found, 4);
+
+    let out = run(&["execute", &master, "--name=bad", "--command=exit 3"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("task bad: TASK_FAILED"))
+        .unwrap_or_else(|| panic!("a failure line: {text}"));
+    assert!(line.contains("status 3"), "{line}");
+
+    let out = run(&["task", "list", &master, "--all"]);
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("TASK_FINISHED")).count(),
+        4,
+        "{text}"
+    );
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("bad ") && l.contains("TASK_FAILED")));
+    let (ok, _) = local.terminate();
+    assert!(ok);
+}

@@ -138,23 +138,59 @@ fn local_runs_a_master_in_a_fresh_temp_dir_by_default() {
 }
 
 #[test]
-fn agents_report_that_they_are_not_available_yet() {
-    // TODO(agent issue): replace with real agents once mesos-agent runs tasks.
+fn local_starts_agents_with_their_own_work_dirs_and_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start(&[
+        "local",
+        "--num_slaves=2",
+        "--port=0",
+        &format!("--work_dir={}", dir.path().display()),
+        "--resources=cpus:1;mem:256",
+    ]);
+    let addr = d.master_address();
+    for i in 0..2 {
+        let agent_dir = dir.path().join("agents").join(i.to_string());
+        d.wait_for(&format!("work dir {}", agent_dir.display()));
+    }
+    // Both agents registered (each logs it once).
+    let mut registered = d
+        .log
+        .iter()
+        .filter(|l| l.contains("registered with master"))
+        .count();
+    while registered < 2 {
+        d.wait_for_next("registered with master");
+        registered += 1;
+    }
+    let out = run(&["agent", "list", &format!("--master={addr}")]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("0/1 ") && r.contains("0/256 MB")),
+        "{text}"
+    );
+    assert!(rows.iter().any(|r| r.ends_with("[31000-31999]")), "{text}");
+    assert!(rows.iter().any(|r| r.ends_with("[32000-32999]")), "{text}");
+    let (ok, _) = d.terminate();
+    assert!(ok);
+}
+
+#[test]
+fn agent_needs_a_master() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&[
-        "local",
+        "agent",
         "--port=0",
         &format!("--work_dir={}", dir.path().display()),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("agents are not available yet"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(&["agent", "--master=127.0.0.1:5050"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("agents are not available yet"));
+    assert!(stderr(&out).contains("--master"), "{}", stderr(&out));
+    let out = run(&["agent", "--no_such_flag=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no_such_flag"), "{}", stderr(&out));
 }
 
 #[test]

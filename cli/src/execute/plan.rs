@@ -261,19 +261,18 @@ pub fn output_location(
     endpoint: Option<&str>,
     ids: &SandboxIds<'_>,
 ) -> OutputLocation {
-    let sandbox = work_dir.map(|w| {
-        let mut dir = format!(
-            "{}/slaves/{}/frameworks/{}/executors/{}/runs/latest",
-            w.trim_end_matches('/'),
-            ids.agent,
-            ids.framework,
-            ids.executor
-        );
-        if let Some(task) = ids.task {
-            dir.push_str(&format!("/tasks/{task}"));
-        }
-        dir
-    });
+    // Without the agent's `/flags` the path is shown relative to its work dir.
+    let known = work_dir.is_some();
+    let mut dir = format!(
+        "{}/slaves/{}/frameworks/{}/executors/{}/runs/latest",
+        work_dir.unwrap_or("<agent work_dir>").trim_end_matches('/'),
+        ids.agent,
+        ids.framework,
+        ids.executor
+    );
+    if let Some(task) = ids.task {
+        dir.push_str(&format!("/tasks/{task}"));
+    }
     let origin = endpoint.map(|e| match e.find("://") {
         Some(i) => match e[i + 3..].find('/') {
             Some(j) => e[..i + 3 + j].to_string(),
@@ -281,15 +280,15 @@ pub fn output_location(
         },
         None => e.to_string(),
     });
-    let stdout_url = match (&origin, &sandbox) {
-        (Some(o), Some(dir)) => Some(format!(
+    let stdout_url = match &origin {
+        Some(o) if known => Some(format!(
             "{o}/files/read?path={}&offset=0",
             percent_encode(&format!("{dir}/stdout"))
         )),
         _ => None,
     };
     OutputLocation {
-        sandbox,
+        sandbox: dir,
         stdout_url,
     }
 }
@@ -399,8 +398,8 @@ mod tests {
         };
         let loc = output_location(Some("/tmp/w/"), Some("http://10.0.0.1:5051/slave(1)"), &ids);
         assert_eq!(
-            loc.sandbox.as_deref(),
-            Some("/tmp/w/slaves/S1/frameworks/F1/executors/t 1/runs/latest")
+            loc.sandbox,
+            "/tmp/w/slaves/S1/frameworks/F1/executors/t 1/runs/latest"
         );
         assert_eq!(
             loc.stdout_url.as_deref(),
@@ -414,7 +413,13 @@ mod tests {
             ..ids
         };
         let loc = output_location(Some("/w"), None, &grouped);
-        assert!(loc.sandbox.unwrap().ends_with("runs/latest/tasks/a"));
+        assert!(loc.sandbox.ends_with("runs/latest/tasks/a"));
         assert_eq!(loc.stdout_url, None);
+        let loc = output_location(None, Some("http://10.0.0.1:5051/slave(1)"), &ids);
+        assert_eq!(
+            loc.sandbox,
+            "<agent work_dir>/slaves/S1/frameworks/F1/executors/t 1/runs/latest"
+        );
+        assert_eq!(loc.stdout_url, None, "no URL without the real path");
     }
 }

@@ -93,6 +93,24 @@ impl Daemon {
         }
     }
 
+    /// Waits for the next log line (not already seen) containing `needle`.
+    pub fn wait_for_next(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(WAIT) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no further log line with {needle:?} ({e}); log so far:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+    }
+
     /// The `ip:port` from the master's "listening on http://..." line.
     pub fn master_address(&mut self) -> String {
         let line = self.wait_for("mesos master listening on http://");
