@@ -37,6 +37,7 @@ struct Pass {
     shared_offered: FxHashMap<AgentIdx, Resources>,
     roles_cursor: SortCursor,
     frameworks_cursor: SortCursor,
+    in_quota_stage: bool,
 }
 
 /// What considering one (agent, role, framework) led to.
@@ -98,13 +99,17 @@ impl HierarchicalAllocator {
             shared_offered: FxHashMap::default(),
             roles_cursor: SortCursor::new(),
             frameworks_cursor: SortCursor::new(),
+            in_quota_stage: false,
         };
         if self.quota_sorter.active_count() > 0 {
+            pass.in_quota_stage = true;
             for &agent in &agents {
                 self.quota_stage_agent(&mut pass, agent);
             }
+            pass.in_quota_stage = false;
             self.rng.shuffle(&mut agents);
         }
+        pass.out.reserve(agents.len());
         for &agent in &agents {
             self.fair_stage_agent(&mut pass, agent);
         }
@@ -335,11 +340,20 @@ impl HierarchicalAllocator {
             s.unallocate();
             *pass.shared_offered.entry(agent).or_default() += &s;
         }
+        // Only stage 1 and stage 2 together can hand the same (framework, agent, role) two
+        // pieces; a walk visits each role and framework once per agent.
         let key = (fw, agent, role);
-        match pass.index.get(&key) {
-            Some(i) => pass.out[*i].resources += &allocated,
+        let existing = if pass.index.is_empty() {
+            None
+        } else {
+            pass.index.get(&key).copied()
+        };
+        match existing {
+            Some(i) => pass.out[i].resources += &allocated,
             None => {
-                pass.index.insert(key, pass.out.len());
+                if pass.in_quota_stage {
+                    pass.index.insert(key, pass.out.len());
+                }
                 pass.out.push(Allocation {
                     framework_id: self.fw(fw).id.clone(),
                     agent_id: self.agent(agent).id.clone(),

@@ -55,7 +55,9 @@ pub(crate) struct Tree {
     pub nodes: Vec<Option<Node>>,
     free: Vec<usize>,
     by_path: FxHashMap<String, usize>,
-    pub leaf_of: Vec<Option<usize>>,
+    /// Client → leaf node. A map, not a vector: client ids are global framework indices,
+    /// and one small sorter per role must not hold a slot for every framework.
+    pub leaf_of: FxHashMap<ClientId, usize>,
     weights: FxHashMap<String, f64>,
     pub total: Quantities,
     pub mask: u32,
@@ -75,7 +77,7 @@ impl Tree {
             nodes: vec![Some(Node::new(String::new(), None, 1.0, 0))],
             free: Vec::new(),
             by_path: FxHashMap::default(),
-            leaf_of: Vec::new(),
+            leaf_of: FxHashMap::default(),
             weights: FxHashMap::default(),
             total: Quantities::ZERO,
             mask,
@@ -99,7 +101,7 @@ impl Tree {
 
     #[inline]
     pub fn leaf(&self, client: ClientId) -> Option<usize> {
-        self.leaf_of.get(client).copied().flatten()
+        self.leaf_of.get(&client).copied()
     }
 
     fn alloc_node(&mut self, path: String, parent: usize, is_virtual: bool) -> usize {
@@ -143,7 +145,7 @@ impl Tree {
             vn.allocation = alloc;
             vn.active_leaves = active;
         }
-        self.leaf_of[client] = Some(v);
+        self.leaf_of.insert(client, v);
         self.reposition(v);
     }
 
@@ -184,10 +186,7 @@ impl Tree {
     }
 
     fn set_leaf(&mut self, client: ClientId, idx: usize) {
-        if self.leaf_of.len() <= client {
-            self.leaf_of.resize(client + 1, None);
-        }
-        self.leaf_of[client] = Some(idx);
+        self.leaf_of.insert(client, idx);
     }
 
     pub fn remove(&mut self, client: ClientId) {
@@ -197,7 +196,7 @@ impl Tree {
         self.deactivate(client);
         let alloc = self.n(leaf).allocation;
         self.add_allocation(leaf, &alloc, false);
-        self.leaf_of[client] = None;
+        self.leaf_of.remove(&client);
         self.count -= 1;
         let mut cur = leaf;
         loop {
