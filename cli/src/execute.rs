@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mesos_protos::resources::Resources;
-use mesos_scheduler::scheduler::{self, Client, Config, Scheduler};
+use mesos_scheduler::scheduler::{self, AckMode, Client, Config, Scheduler};
 use mesos_scheduler::v1::scheduler::event;
 use mesos_scheduler::v1::{
     offer, Filters, FrameworkId, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus,
@@ -249,6 +249,10 @@ impl Scheduler for Execute {
     }
 
     async fn update(&mut self, client: &Client, status: &TaskStatus) {
+        // Acknowledged here (explicit mode) so that the last one goes out before TEARDOWN.
+        if let Err(e) = client.acknowledge_update(status).await {
+            tracing::warn!("acknowledging {} failed: {e}", status.task_id.value);
+        }
         let state = status.state();
         let task = status.task_id.value.clone();
         let first_change = self.progress.update(&task, state);
@@ -289,13 +293,27 @@ impl Scheduler for Execute {
             self.progress.draw();
         }
         if self.progress.all_done() {
+            // Like Mesos's mesos-execute: the framework leaves once its work is done.
+            if let Err(e) = client.teardown().await {
+                tracing::warn!("TEARDOWN failed: {e}");
+            }
             client.stop();
         }
     }
 
     async fn failure(&mut self, _client: &Client, failure: event::Failure) {
-        if let Some(agent) = failure.agent_id {
-            eprintln!("agent {} failed or an executor exited", agent.value);
+        match (failure.agent_id, failure.executor_id) {
+            // An executor ended; its tasks' updates say how.
+            (_, Some(executor)) => {
+                tracing::debug!(executor = %executor.value, status = ?failure.status, "executor exited");
+            }
+            (Some(agent), None) => {
+                self.progress.println(&format!(
+                    "agent {} was removed from the cluster",
+                    agent.value
+                ));
+            }
+            (None, None) => {}
         }
     }
 
@@ -336,7 +354,7 @@ pub async fn run(
     framework: FrameworkInfo,
     plan: Plan,
 ) -> Result<Outcome, mesos_scheduler::Error> {
-    let config = Config::new([base_url(master)], framework);
+    let config = Config::new([base_url(master)], framework).with_ack_mode(AckMode::Explicit);
     let mut exec = Execute::new(plan);
     let result = scheduler::run(config, &mut exec).await;
     exec.progress.finish();

@@ -273,6 +273,18 @@ fn real_tasks_run_on_mesos_local_and_their_output_is_in_the_sandbox() {
     assert!(text
         .lines()
         .any(|l| l.starts_with("bad ") && l.contains("TASK_FAILED")));
+    // Each run tore its framework down when done.
+    let out = run(&["framework", "list", &master]);
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    let out = run(&["framework", "list", &master, "--all"]);
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("mesos-execute instance"))
+            .count(),
+        2,
+        "{text}"
+    );
     let (ok, _) = local.terminate();
     assert!(ok);
 }
