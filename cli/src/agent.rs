@@ -1,26 +1,16 @@
-//! Starting an agent: the agent's own flag parser, a libprocess runtime on `--ip`/`--port`,
-//! detected or given resources, the Mesos containerizer with real processes and the
-//! `--isolation` isolators, and the `slave(1)` actor. Used by `mesos agent` and by each
-//! agent of `mesos local`.
+//! `mesos agent`, and the agents of `mesos local`: the agent's own flag parser over the
+//! arguments and `MESOS_*` variables, then [`mesos_agent::run::start`] (runtime on
+//! `--ip`/`--port`, resources, containerizer, the `slave(1)` actor).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use libprocess::{Clock, Runtime, Upid};
-use mesos_agent::containerizer::isolator::create_isolators;
-use mesos_agent::containerizer::{IsolatorError, MesosContainerizer, RealProcessOps};
+use libprocess::{Clock, Runtime};
 use mesos_agent::flags::{AgentFlags, AgentFlagsError, AGENT_FLAGS};
-use mesos_agent::resources::{agent_resources, parse_attributes, MachineInfo, ResourceError};
-use mesos_agent::slave::{detect_master, Slave, SlaveError};
-use mesos_protos::v1;
+use mesos_agent::run::{StartError, StartOptions};
 
-use crate::master::{parse_ip, tokio_runtime, worker_threads};
+use crate::master::tokio_runtime;
 use crate::signals::Shutdown;
 use crate::Env;
-
-/// The agent's process id.
-pub const AGENT_ID: &str = "slave(1)";
 
 /// Why an agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,21 +18,6 @@ pub enum AgentStartError {
     /// Bad flags.
     #[error(transparent)]
     Flags(#[from] AgentFlagsError),
-    /// `--master` missing.
-    #[error("flag '--master' is required (host:port of the master)")]
-    NoMaster,
-    /// `--master`, a checkpoint or the actor refused.
-    #[error(transparent)]
-    Slave(#[from] SlaveError),
-    /// Bad `--resources` or `--attributes`.
-    #[error(transparent)]
-    Resources(#[from] ResourceError),
-    /// Unknown `--isolation` name.
-    #[error(transparent)]
-    Isolation(#[from] IsolatorError),
-    /// Bad `--ip` / `--advertise_ip`.
-    #[error(transparent)]
-    Ip(#[from] crate::master::StartError),
     /// The work dir cannot be created.
     #[error("cannot create work dir '{path}': {source}")]
     WorkDir {
@@ -51,12 +26,9 @@ pub enum AgentStartError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The runtime did not start.
+    /// The agent refused to start.
     #[error(transparent)]
-    Runtime(#[from] libprocess::RuntimeError),
-    /// The actor could not be spawned.
-    #[error(transparent)]
-    Spawn(#[from] libprocess::SpawnError),
+    Start(#[from] StartError),
 }
 
 /// An agent running on its own runtime.
@@ -80,80 +52,35 @@ pub fn is_agent_flag(name: &str) -> bool {
     AGENT_FLAGS.iter().any(|s| s.name == name)
 }
 
-/// Starts an agent with `flags`, registering with `master` (else `--master`).
+/// Starts an agent with `flags` on `clock`. `reap_orphans` makes the process a child
+/// subreaper (only for a process that runs a single agent).
 pub fn start(
     flags: AgentFlags,
-    master: Option<Upid>,
     env: &Env,
     clock: &Clock,
+    reap_orphans: bool,
 ) -> Result<RunningAgent, AgentStartError> {
-    let master = match master {
-        Some(m) => m,
-        None => detect_master(flags.master.as_deref().ok_or(AgentStartError::NoMaster)?)?,
-    };
     for dir in [&flags.work_dir, &flags.runtime_dir] {
         std::fs::create_dir_all(dir).map_err(|source| AgentStartError::WorkDir {
             path: dir.display().to_string(),
             source,
         })?;
     }
-    let ip = match flags
-        .ip
-        .as_deref()
-        .or(env.get("LIBPROCESS_IP").map(String::as_str))
-    {
-        Some(text) => parse_ip(text)?,
-        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-    };
-    let machine = MachineInfo::detect(&flags.work_dir);
-    let resources = agent_resources(flags.resources.as_deref(), &flags.default_role, machine)?;
-    let attributes = match flags.attributes.as_deref() {
-        Some(text) => parse_attributes(text)?,
-        None => Vec::new(),
-    };
-    let isolators = create_isolators(&flags)?;
-    let mut builder = Runtime::builder()
-        .bind(SocketAddr::new(ip, flags.port))
-        .clock(clock.clone())
-        .delegate(AGENT_ID)
-        .threads(worker_threads(env));
-    if let Some(adv) = flags.advertise_ip.as_deref() {
-        builder = builder.advertise_ip(parse_ip(adv)?);
-    }
-    let runtime = builder.start()?;
-    let address = runtime.address();
-    let info = v1::AgentInfo {
-        hostname: flags
-            .hostname
-            .clone()
-            .unwrap_or_else(|| address.ip().to_string()),
-        port: Some(i32::from(address.port())),
-        resources,
-        attributes,
-        ..Default::default()
-    };
-    let containerizer = Arc::new(MesosContainerizer::new(
-        Arc::new(RealProcessOps),
-        flags.runtime_dir.clone(),
-        isolators,
-    ));
     let work_dir = flags.work_dir.clone();
-    let slave = match Slave::new(flags, info, master.clone(), containerizer) {
-        Ok(s) => s.with_environment(env.clone()),
-        Err(e) => {
-            runtime.shutdown_blocking();
-            return Err(e.into());
-        }
+    let master = flags.master.clone().unwrap_or_default();
+    let options = StartOptions {
+        clock: Some(clock.clone()),
+        reap_orphans,
     };
-    if let Err(e) = runtime.spawn(AGENT_ID, slave) {
-        runtime.shutdown_blocking();
-        return Err(e.into());
-    }
+    let agent = mesos_agent::run::start(flags, env.clone(), options)?;
     tracing::info!(
-        "mesos agent listening on http://{address} (work dir {}, master {master})",
+        "mesos agent listening on http://{} (work dir {}, master {master})",
+        agent.address,
         work_dir.display()
     );
-    Ok(RunningAgent { runtime })
+    Ok(RunningAgent {
+        runtime: agent.runtime,
+    })
 }
 
 /// `mesos agent [--flags]`.
@@ -193,7 +120,7 @@ pub fn main(words: &[&str], env: &Env) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let agent = match start(flags, None, env, &Clock::new()) {
+        let agent = match start(flags, env, &Clock::new(), true) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("mesos agent: {e}");

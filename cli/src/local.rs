@@ -186,10 +186,13 @@ pub fn main(words: &[&str], env: &Env) -> ExitCode {
         let master_upid = master.runtime.upid(mesos_master::master::MASTER_ID);
         let mut agents = Vec::new();
         for i in 0..local.num_slaves {
-            let words = agent_words(&local.agent_words, env, &work_dir, i, local.num_slaves);
+            let mut words = agent_words(&local.agent_words, env, &work_dir, i, local.num_slaves);
+            words.push(format!("--master={master_upid}"));
+            // Several agents share this process, so none of them may reap the others'
+            // children as orphans.
             let started = crate::agent::load_flags(&words, env)
                 .map_err(crate::agent::AgentStartError::from)
-                .and_then(|f| crate::agent::start(f, Some(master_upid.clone()), env, &clock));
+                .and_then(|f| crate::agent::start(f, env, &clock, false));
             match started {
                 Ok(a) => agents.push(a),
                 Err(e) => {
