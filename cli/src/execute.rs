@@ -19,7 +19,7 @@ use mesos_scheduler::v1::{
 };
 
 use crate::args::Args;
-use crate::list::{base_url, get_json, DEFAULT_MASTER};
+use crate::list::{base_url, check_reachable, get_json, DEFAULT_MASTER};
 use crate::Env;
 pub use plan::Plan;
 use progress::Progress;
@@ -418,6 +418,11 @@ pub fn main(words: &[&str], env: &Env) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The driver retries an unreachable master forever; say so at once instead.
+    if let Err(e) = rt.block_on(check_reachable(&format!("{}/health", base_url(&master)))) {
+        eprintln!("mesos execute: {e}\n(is a master running there? pass --master=host:port)");
+        return ExitCode::FAILURE;
+    }
     match rt.block_on(run(&master, framework, plan)) {
         Ok(outcome) if outcome.failed.is_empty() => {
             println!("all {} task(s) finished", outcome.finished);

@@ -103,6 +103,20 @@ pub async fn get_json(url: &str) -> Result<Value, ClientError> {
     })
 }
 
+/// Checks that something answers HTTP at `url` (any status will do).
+pub async fn check_reachable(url: &str) -> Result<(), ClientError> {
+    let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+        url: url.to_string(),
+        reason: innermost(&e),
+    };
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(unreachable)?;
+    client.get(url).send().await.map_err(unreachable)?;
+    Ok(())
+}
+
 fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),

@@ -113,6 +113,18 @@ fn list_commands_explain_an_unreachable_master() {
         "{err}"
     );
     assert!(err.contains("--master"), "{err}");
+    let out = run(&[
+        "execute",
+        &format!("--master=127.0.0.1:{port}"),
+        "--name=x",
+        "--command=true",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot reach http://127.0.0.1:{port}/health")),
+        "{err}"
+    );
     let out = run(&["task", "list", "--bogus"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bogus"));
