@@ -211,6 +211,10 @@ pub fn main(words: &[&str], env: &Env) -> ExitCode {
             local.num_slaves,
             work_dir.display()
         );
+        tracing::info!(
+            "try: mesos execute --master={} --name=hello --command='echo hello'",
+            master.address()
+        );
         let signal = shutdown.wait().await;
         tracing::info!("received {signal}; shutting down the local cluster");
         for a in &agents {
