@@ -1,5 +1,6 @@
 //! Log output: `tracing` to stderr, filtered by `RUST_LOG` from the collected
-//! environment (default `info`), colours only on a terminal.
+//! environment (default `info` for the daemons, `warn` for the client commands, whose
+//! output is their printed results), colours only on a terminal.
 
 use std::io::IsTerminal;
 
@@ -7,12 +8,13 @@ use tracing_subscriber::EnvFilter;
 
 use crate::Env;
 
-/// Installs the global subscriber; a bad `RUST_LOG` falls back to `info` with a warning.
-pub fn init(env: &Env) {
-    let spec = env.get("RUST_LOG").map(String::as_str).unwrap_or("info");
+/// Installs the global subscriber; a bad `RUST_LOG` falls back to `default` with a
+/// warning.
+pub fn init(env: &Env, default: &str) {
+    let spec = env.get("RUST_LOG").map(String::as_str).unwrap_or(default);
     let (filter, bad) = match EnvFilter::try_new(spec) {
         Ok(f) => (f, None),
-        Err(e) => (EnvFilter::new("info"), Some(e)),
+        Err(e) => (EnvFilter::new(default), Some(e)),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

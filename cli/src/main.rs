@@ -36,13 +36,16 @@ Commands:
 
 Client commands take --master=host:port (default 127.0.0.1:5050).
 Run `mesos <command> --help` for the flags of a command.
-Logging: RUST_LOG (default info).";
+Logging: RUST_LOG (default info for master/agent/local, warn otherwise).";
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let env: Env = std::env::vars().collect();
-    logging::init(&env);
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let daemon = matches!(words.as_slice(), ["master" | "local", ..])
+        || matches!(words.as_slice(), ["agent", next, ..] if *next != "list")
+        || words.as_slice() == ["agent"];
+    logging::init(&env, if daemon { "info" } else { "warn" });
     match words.as_slice() {
         [] | ["--help" | "-h" | "help", ..] => {
             println!("{USAGE}");
