@@ -268,3 +268,32 @@ fn a_task_group_runs_in_one_executor_and_shutting_it_down_kills_both() {
     assert!(agent.tasks_blocking().is_empty());
     fw.stop();
 }
+
+#[test]
+fn a_failing_script_reports_task_failed_with_its_message() {
+    let cluster = Cluster::builder()
+        .agent(small_agent().script(TaskScript::fail("exit status 1")))
+        .start()
+        .unwrap();
+    cluster.settle();
+    let agent = cluster.agents()[0].clone();
+    let mut fw = TestFramework::subscribe(&cluster, framework_info("fail", false));
+    let offers = fw.await_offers(&cluster);
+    fw.launch(&offers[0], &["t1"]);
+    let s = fw.next_update(true);
+    assert_eq!(s.state(), TaskState::TaskFailed, "{s:?}");
+    assert_eq!(s.message.as_deref(), Some("exit status 1"));
+    assert_eq!(s.reason(), Reason::CommandExecutorFailed);
+    cluster.settle();
+    assert!(agent.tasks_blocking().is_empty());
+    // The task's resources went back: the next offer has the whole agent again.
+    let again = fw.await_offers(&cluster);
+    let cpus: f64 = again[0]
+        .resources
+        .iter()
+        .filter(|r| r.name == "cpus")
+        .filter_map(|r| r.scalar.as_ref().map(|s| s.value))
+        .sum();
+    assert!((cpus - 2.0).abs() < 1e-9, "cpus offered again: {cpus}");
+    fw.stop();
+}
