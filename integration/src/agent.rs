@@ -580,13 +580,14 @@ impl Process for SimulatedAgent {
             a.registered(ctx, m.slave_id.value, m.connection.as_ref());
         });
         h.on::<internal::SlaveReregisteredMessage>(|a, ctx, _from, m| {
+            if a.registered {
+                // A reply to an attempt that crossed an earlier reply.
+                return;
+            }
             a.shared.reregistrations.fetch_add(1, Ordering::Relaxed);
-            let was = a.registered;
             a.registered(ctx, m.slave_id.value, m.connection.as_ref());
-            if !was {
-                for r in m.reconciliations {
-                    a.reconcile(ctx, r);
-                }
+            for r in m.reconciliations {
+                a.reconcile(ctx, r);
             }
         });
         h.on::<internal::PingSlaveMessage>(|a, ctx, from, m| {
@@ -747,9 +748,13 @@ impl AgentHandle {
     }
 
     /// Tells the agent a (new) master leads at `master`, as a detector would: it links to
-    /// it and re-registers (or registers, if it never got an id).
+    /// it and re-registers (or registers, if it never got an id). Nothing happens if the
+    /// agent is already registered with that pid.
     pub fn detected(&self, master: Upid) {
         self.pid.dispatch_and_forget(move |a, ctx| {
+            if a.registered && a.master.as_ref() == Some(&master) {
+                return;
+            }
             if let Some(old) = a.master.replace(master.clone()) {
                 ctx.unlink(&old);
             }

@@ -37,6 +37,9 @@ pub enum ClusterError {
     /// An agent could not be made.
     #[error("agent: {0}")]
     Agent(#[from] AgentError),
+    /// An agent was added while no master runs.
+    #[error("the cluster has no running master to register agent {0:?} with")]
+    NoMaster(String),
     /// The temporary work folder could not be made.
     #[error("cannot create a work folder: {0}")]
     WorkDir(#[from] std::io::Error),
@@ -288,19 +291,18 @@ impl Cluster {
 
     /// Adds and starts an agent; it registers with the current master.
     pub fn add_agent(&mut self, config: AgentConfig) -> Result<AgentHandle, ClusterError> {
-        let master = self.master_upid().ok_or_else(|| {
-            ClusterError::WorkDir(std::io::Error::other("the cluster has no master"))
-        })?;
-        if self.agent_runtimes.is_empty() || self.in_last_runtime >= self.agents_per_runtime {
-            let rt = self.runtime_builder().metrics_process(false).start()?;
-            self.agent_runtimes.push(rt);
-            self.in_last_runtime = 0;
-        }
-        let rt = self
-            .agent_runtimes
-            .last()
-            .cloned()
-            .ok_or_else(|| ClusterError::WorkDir(std::io::Error::other("no agent runtime")))?;
+        let master = self
+            .master_upid()
+            .ok_or_else(|| ClusterError::NoMaster(config.hostname.clone()))?;
+        let rt = match self.agent_runtimes.last() {
+            Some(rt) if self.in_last_runtime < self.agents_per_runtime => rt.clone(),
+            _ => {
+                let rt = self.runtime_builder().metrics_process(false).start()?;
+                self.agent_runtimes.push(rt.clone());
+                self.in_last_runtime = 0;
+                rt
+            }
+        };
         let id = rt.generate_id("slave");
         let handle = SimulatedAgent::spawn(&rt, &id, config, master)?;
         self.in_last_runtime += 1;
