@@ -11,6 +11,6 @@ pub mod registrar;
 pub mod render;
 pub mod state;
 pub mod status;
-pub mod validation;
 #[doc(hidden)]
 pub mod testing;
+pub mod validation;

@@ -1,7 +1,7 @@
 //! The master's `/metrics/snapshot` entries (`master/...`, `registrar/...`), computed
 //! from the state model and the counters as one flat list of `(name, number)`.
 
-use mesos_protos::resources::Resources;
+use mesos_protos::resources::{ResourceValue, Resources, Scalar};
 use mesos_protos::v1::TaskState;
 
 use crate::state::MasterState;
@@ -105,6 +105,29 @@ fn percent(used: f64, total: f64) -> f64 {
     }
 }
 
+/// cpus/gpus/mem/disk quantities, non-revocable and revocable, in fixed point.
+#[derive(Default)]
+struct ScalarTotals([[Scalar; 2]; 4]);
+
+impl ScalarTotals {
+    const NAMES: [&'static str; 4] = ["cpus", "gpus", "mem", "disk"];
+
+    fn add(&mut self, r: &Resources) {
+        for e in r.iter() {
+            if let ResourceValue::Scalar(s) = e.value() {
+                if let Some(i) = Self::NAMES.iter().position(|n| *n == e.name()) {
+                    let slot = &mut self.0[i][usize::from(e.is_revocable())];
+                    *slot = slot.saturating_add(*s);
+                }
+            }
+        }
+    }
+
+    fn get(&self, i: usize, revocable: bool) -> f64 {
+        self.0[i][usize::from(revocable)].as_f64()
+    }
+}
+
 /// The master's metrics, by Mesos's names.
 pub fn master_metrics(
     state: &MasterState,
@@ -166,44 +189,22 @@ pub fn master_metrics(
         counters.tasks_unreachable as f64,
     );
 
-    let mut total = Resources::new();
-    let mut used = Resources::new();
+    // Summed straight from the entries (no intermediate `Resources`): this runs every
+    // allocation interval over every agent and every framework using it.
+    let mut total = ScalarTotals::default();
+    let mut used = ScalarTotals::default();
     for a in agents.values() {
-        // Only scalar quantities are summed here, so adding different agents'
-        // resources is safe.
-        total += &a.total.stripped_scalars();
+        total.add(&a.total);
         for r in a.used.values() {
-            let mut r = r.stripped_scalars();
-            r.unallocate();
-            used += &r;
+            used.add(r);
         }
     }
-    for name in ["cpus", "gpus", "mem", "disk"] {
-        let t_all = total.named(name);
-        let u_all = used.named(name);
-        let (t, u) = (
-            t_all
-                .non_revocable()
-                .get_scalar(name)
-                .map_or(0.0, |s| s.as_f64()),
-            u_all
-                .non_revocable()
-                .get_scalar(name)
-                .map_or(0.0, |s| s.as_f64()),
-        );
+    for (i, name) in ScalarTotals::NAMES.iter().enumerate() {
+        let (t, u) = (total.get(i, false), used.get(i, false));
         put(&format!("master/{name}_total"), t);
         put(&format!("master/{name}_used"), u);
         put(&format!("master/{name}_percent"), percent(u, t));
-        let (rt, ru) = (
-            t_all
-                .revocable()
-                .get_scalar(name)
-                .map_or(0.0, |s| s.as_f64()),
-            u_all
-                .revocable()
-                .get_scalar(name)
-                .map_or(0.0, |s| s.as_f64()),
-        );
+        let (rt, ru) = (total.get(i, true), used.get(i, true));
         put(&format!("master/{name}_revocable_total"), rt);
         put(&format!("master/{name}_revocable_used"), ru);
         put(&format!("master/{name}_revocable_percent"), percent(ru, rt));

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use mesos_protos::resources::{convert_resources_format, ResourceFormat, Resources};
 use mesos_protos::v1;
 
-use super::resources::{write_flat, FlatResources};
+use super::resources::{write_flat, write_flat_protos, FlatResources};
 use super::writer::JsonWriter;
 use crate::state::{Agent, Framework, MasterState};
 use crate::status::task_state;
@@ -26,16 +26,23 @@ impl FrameworkTotals {
         let mut t = FrameworkTotals::default();
         for agent in state.agents.registered.values() {
             for (fid, r) in &agent.used {
-                t.used.entry(fid.clone()).or_default().add(r);
+                add_to(&mut t.used, fid, r);
             }
         }
-        for entry in state.offers.values() {
-            t.offered
-                .entry(entry.offer.framework_id.value.clone())
-                .or_default()
-                .add(&entry.resources);
+        for e in state.offers.values() {
+            add_to(&mut t.offered, &e.offer.framework_id.value, &e.resources);
         }
         t
+    }
+}
+
+/// Adds `r` to the sum for `fid`, cloning the id only the first time it is seen.
+fn add_to(map: &mut HashMap<String, FlatResources>, fid: &str, r: &Resources) {
+    match map.get_mut(fid) {
+        Some(sum) => sum.add(r),
+        None => {
+            map.insert(fid.to_owned(), FlatResources::of(r));
+        }
     }
 }
 
@@ -68,7 +75,7 @@ pub fn write_task(w: &mut JsonWriter, task: &v1::Task) {
     w.field_str("slave_id", &task.agent_id.value);
     w.field_str("state", task_state(task.state).as_str_name());
     w.key("resources");
-    write_flat(w, &Resources::from_resources(&task.resources));
+    write_flat_protos(w, &task.resources);
     w.field_str("role", allocation_role(&task.resources));
     w.key("statuses").begin_array();
     for s in &task.statuses {

@@ -1,7 +1,7 @@
 //! A streaming JSON writer: output goes straight into a byte buffer, without building a
 //! value tree, so large responses (`/state` with 100k tasks) cost one pass.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// Appends JSON text to a buffer, placing commas itself.
 #[derive(Debug, Default)]
@@ -89,9 +89,8 @@ impl JsonWriter {
     pub fn f64(&mut self, v: f64) -> &mut Self {
         self.sep();
         if v.is_finite() {
-            let mut s = String::new();
-            let _ = write!(s, "{v:?}");
-            self.out.extend_from_slice(s.as_bytes());
+            // Writing into a Vec cannot fail.
+            let _ = write!(self.out, "{v:?}");
         } else {
             self.out.extend_from_slice(b"null");
         }
@@ -101,18 +100,14 @@ impl JsonWriter {
     /// Writes an integer value.
     pub fn i64(&mut self, v: i64) -> &mut Self {
         self.sep();
-        let mut s = String::new();
-        let _ = write!(s, "{v}");
-        self.out.extend_from_slice(s.as_bytes());
+        let _ = write!(self.out, "{v}");
         self
     }
 
     /// Writes an unsigned integer value.
     pub fn u64(&mut self, v: u64) -> &mut Self {
         self.sep();
-        let mut s = String::new();
-        let _ = write!(s, "{v}");
-        self.out.extend_from_slice(s.as_bytes());
+        let _ = write!(self.out, "{v}");
         self
     }
 
@@ -159,30 +154,26 @@ impl JsonWriter {
 
     fn escape(&mut self, s: &str) {
         self.out.push(b'"');
-        let bytes = s.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let esc: Option<&[u8]> = match b {
-                b'"' => Some(b"\\\""),
-                b'\\' => Some(b"\\\\"),
-                b'\n' => Some(b"\\n"),
-                b'\r' => Some(b"\\r"),
-                b'\t' => Some(b"\\t"),
-                0..=0x1f => None,
-                _ => continue,
-            };
-            self.out.extend_from_slice(&bytes[start..i]);
-            match esc {
-                Some(e) => self.out.extend_from_slice(e),
-                None => {
-                    let mut u = String::new();
-                    let _ = write!(u, "\\u{b:04x}");
-                    self.out.extend_from_slice(u.as_bytes());
+        let mut rest = s.as_bytes();
+        // Ids and names rarely need escaping: copy clean runs whole.
+        while let Some(i) = rest
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        {
+            self.out.extend_from_slice(&rest[..i]);
+            match rest[i] {
+                b'"' => self.out.extend_from_slice(b"\\\""),
+                b'\\' => self.out.extend_from_slice(b"\\\\"),
+                b'\n' => self.out.extend_from_slice(b"\\n"),
+                b'\r' => self.out.extend_from_slice(b"\\r"),
+                b'\t' => self.out.extend_from_slice(b"\\t"),
+                b => {
+                    let _ = write!(self.out, "\\u{b:04x}");
                 }
             }
-            start = i + 1;
+            rest = &rest[i + 1..];
         }
-        self.out.extend_from_slice(&bytes[start..]);
+        self.out.extend_from_slice(rest);
         self.out.push(b'"');
     }
 }
