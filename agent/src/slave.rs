@@ -14,6 +14,7 @@
 pub mod executor_api;
 mod launch;
 pub mod model;
+mod recover;
 
 use std::collections::BTreeMap;
 use std::net::ToSocketAddrs;
@@ -208,11 +209,15 @@ impl Slave {
         }
         ctx.link(&self.master);
         if self.agent_id().is_some() {
+            let (tasks, executor_infos, frameworks) = self.reregistration_contents();
             ctx.send(
                 &self.master,
                 internal::ReregisterSlaveMessage {
                     slave: self.info.clone(),
                     version: Some(VERSION.to_string()),
+                    tasks,
+                    executor_infos,
+                    frameworks,
                     ..Default::default()
                 },
             );
@@ -484,6 +489,7 @@ impl Process for Slave {
             ctx.self_pid(),
             self.master
         );
+        self.recover(ctx);
         self.start_registration(ctx);
     }
 

@@ -364,7 +364,12 @@ impl Slave {
         Ok(())
     }
 
-    fn executor_mut(&mut self, fid: &str, eid: &str, container: &str) -> Option<&mut Executor> {
+    pub(super) fn executor_mut(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        container: &str,
+    ) -> Option<&mut Executor> {
         self.frameworks
             .get_mut(fid)?
             .executors
@@ -411,7 +416,7 @@ impl Slave {
 
     /// The executor's process ended: every live task of it gets a terminal update, the
     /// master hears `ExitedExecutorMessage`, and the executor is forgotten.
-    fn executor_exited(
+    pub(super) fn executor_exited(
         &mut self,
         ctx: &mut Context<Self>,
         fid: &str,

@@ -26,10 +26,10 @@ pub enum Seen {
 
 /// Answers registrations when `answer` is set; records everything.
 pub struct FakeMaster {
-    seen: mpsc::UnboundedSender<Seen>,
-    answer: bool,
+    pub seen: mpsc::UnboundedSender<Seen>,
+    pub answer: bool,
     /// `total_ping_timeout_seconds` to hand out; `None` leaves the agent's 75 s default.
-    ping_timeout: Option<f64>,
+    pub ping_timeout: Option<f64>,
 }
 
 impl Process for FakeMaster {

@@ -1,0 +1,231 @@
+//! Agent recovery after a restart (`--recover=reconnect`): the checkpointed frameworks,
+//! executors, tasks and status update streams are read back from `meta/`; the
+//! containerizer finds which executors still run. Live ones get
+//! `--executor_reregistration_timeout` to subscribe again; dead ones have their live tasks
+//! failed with a reason.
+
+use std::collections::BTreeMap;
+
+use libprocess::Context;
+use mesos_protos::v1;
+use mesos_protos::v1::task_status::Reason;
+
+use super::model::{Executor, ExecutorState, Framework};
+use super::Slave;
+use crate::checkpoint;
+use crate::paths::{self, RunIds};
+use crate::status_update_manager::is_terminal_state;
+
+/// One executor run found in `meta/`.
+struct FoundRun {
+    framework: String,
+    executor: Executor,
+}
+
+impl Slave {
+    /// Reads the meta tree of the recovered agent id; returns what was found.
+    fn read_meta(&mut self, agent: &str) -> Vec<FoundRun> {
+        let mut found = Vec::new();
+        let Ok(agent_dir) = self.layout.meta_agent_dir(agent) else {
+            return found;
+        };
+        let frameworks = paths::list_ids(&agent_dir.join("frameworks")).unwrap_or_default();
+        for fid in frameworks {
+            let info = self
+                .layout
+                .framework_info_file(agent, &fid)
+                .ok()
+                .and_then(|f| {
+                    checkpoint::read_message::<v1::FrameworkInfo>(&f)
+                        .ok()
+                        .flatten()
+                });
+            let Some(info) = info else {
+                tracing::warn!("skipping framework {fid}: no readable framework.info");
+                continue;
+            };
+            self.frameworks.insert(
+                fid.clone(),
+                Framework {
+                    info,
+                    executors: BTreeMap::new(),
+                },
+            );
+            let Ok(fw_dir) = self.layout.meta_framework_dir(agent, &fid) else {
+                continue;
+            };
+            for eid in paths::list_ids(&fw_dir.join("executors")).unwrap_or_default() {
+                if let Some(run) = self.read_executor(agent, &fid, &eid) {
+                    found.push(run);
+                }
+            }
+        }
+        found
+    }
+
+    fn read_executor(&mut self, agent: &str, fid: &str, eid: &str) -> Option<FoundRun> {
+        let info = self
+            .layout
+            .executor_info_file(agent, fid, eid)
+            .ok()
+            .and_then(|f| {
+                checkpoint::read_message::<v1::ExecutorInfo>(&f)
+                    .ok()
+                    .flatten()
+            })?;
+        let runs = self
+            .layout
+            .meta_executor_dir(agent, fid, eid)
+            .ok()?
+            .join("runs");
+        let container = paths::read_latest_symlink(&runs).ok().flatten()?;
+        let run = RunIds {
+            agent,
+            framework: fid,
+            executor: eid,
+            container: &container,
+        };
+        let sandbox = self.layout.sandbox_dir(&run).ok()?;
+        let mut tasks = BTreeMap::new();
+        let tasks_dir = self.layout.meta_run_dir(&run).ok()?.join("tasks");
+        for tid in paths::list_ids(&tasks_dir).unwrap_or_default() {
+            let Some(task_info) = self
+                .layout
+                .task_info_file(&run, &tid)
+                .ok()
+                .and_then(|f| checkpoint::read_message::<v1::TaskInfo>(&f).ok().flatten())
+            else {
+                continue;
+            };
+            let agent_id = v1::AgentId {
+                value: agent.to_string(),
+            };
+            let mut task = super::model::task_from_info(
+                &task_info,
+                &v1::FrameworkId {
+                    value: fid.to_string(),
+                },
+                Some(&info.executor_id),
+                &agent_id,
+            );
+            if let Ok(log) = self.layout.task_updates_file(&run, &tid) {
+                match self.updates.recover(fid, &tid, &log, self.flags.strict) {
+                    Ok(r) => {
+                        for u in r.updates {
+                            task.state = u.status.state;
+                            task.statuses.push(u.status);
+                        }
+                    }
+                    Err(e) => tracing::warn!("recovering the updates of task {tid}: {e}"),
+                }
+            }
+            tasks.insert(tid, task);
+        }
+        let command_executor = info
+            .command
+            .as_ref()
+            .and_then(|c| c.value.as_deref())
+            .is_some_and(|v| v.ends_with(super::model::COMMAND_EXECUTOR_BINARY));
+        Some(FoundRun {
+            framework: fid.to_string(),
+            executor: Executor {
+                info,
+                container_id: container,
+                sandbox,
+                state: ExecutorState::Registering,
+                command_executor,
+                queued: Vec::new(),
+                tasks,
+                termination_reason: None,
+                events: None,
+            },
+        })
+    }
+
+    /// Recovers checkpointed work (called once, before registering).
+    pub(super) fn recover(&mut self, ctx: &mut Context<Self>) {
+        let Some(agent) = self.agent_id().map(str::to_string) else {
+            return;
+        };
+        let found = self.read_meta(&agent);
+        let known: Vec<String> = found
+            .iter()
+            .map(|r| r.executor.container_id.clone())
+            .collect();
+        let recovered = match self.containerizer.recover(&known) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("containerizer recovery failed: {e}");
+                Vec::new()
+            }
+        };
+        for run in found {
+            let container = run.executor.container_id.clone();
+            let eid = run.executor.info.executor_id.value.clone();
+            let fid = run.framework.clone();
+            let alive = recovered
+                .iter()
+                .any(|r| r.container == container && r.alive);
+            let has_live_tasks = run
+                .executor
+                .tasks
+                .values()
+                .any(|t| !is_terminal_state(t.state()));
+            if let Some(fw) = self.frameworks.get_mut(&fid) {
+                fw.executors.insert(eid.clone(), run.executor);
+            }
+            if alive {
+                tracing::info!(
+                    "recovered executor {eid} of framework {fid}; waiting for it to subscribe"
+                );
+                if let Some(wait) = self.containerizer.wait(&container) {
+                    let (f, e, c) = (fid.clone(), eid.clone(), container.clone());
+                    ctx.defer(wait, move |s, ctx, t| s.executor_exited(ctx, &f, &e, &c, t));
+                }
+                let timeout = self.flags.executor_reregistration_timeout;
+                ctx.delay(timeout, move |s, ctx| {
+                    let Some(exec) = s.executor_mut(&fid, &eid, &container) else {
+                        return;
+                    };
+                    if exec.state == ExecutorState::Registering {
+                        tracing::warn!("executor {eid} did not subscribe again in time");
+                        exec.state = ExecutorState::Terminating;
+                        exec.termination_reason = Some(Reason::ExecutorReregistrationTimeout);
+                        s.destroy_container(ctx, container);
+                    }
+                });
+            } else if has_live_tasks {
+                tracing::info!("executor {eid} of framework {fid} died while the agent was down");
+                self.executor_exited(
+                    ctx,
+                    &fid,
+                    &eid,
+                    &container,
+                    crate::containerizer::Termination { status: None },
+                );
+            } else if let Some(fw) = self.frameworks.get_mut(&fid) {
+                fw.executors.remove(&eid);
+            }
+        }
+        self.frameworks.retain(|_, f| !f.executors.is_empty());
+    }
+
+    /// What a re-registration reports: tasks, executors and frameworks.
+    pub(super) fn reregistration_contents(
+        &self,
+    ) -> (Vec<v1::Task>, Vec<v1::ExecutorInfo>, Vec<v1::FrameworkInfo>) {
+        let mut tasks = Vec::new();
+        let mut executors = Vec::new();
+        let mut frameworks = Vec::new();
+        for fw in self.frameworks.values() {
+            frameworks.push(fw.info.clone());
+            for exec in fw.executors.values() {
+                if !exec.command_executor {
+                    executors.push(exec.info.clone());
+                }
+                tasks.extend(exec.tasks.values().cloned());
+            }
+        }
+        (tasks, executors, frameworks)
+    }
+}
