@@ -8,6 +8,56 @@
 //! the order without the sorter re-sorting everything: the DRF sorter keeps every level
 //! ordered incrementally and the cursor resumes after the last client it returned.
 
+/// The bookkeeping every sorter does the same way: it forwards to its `tree` field
+/// (membership, activation, weights, allocations, totals). Only the order differs.
+macro_rules! forward_to_tree {
+    () => {
+        fn add(&mut self, client: ClientId, path: &str) {
+            self.tree.add(client, path);
+        }
+
+        fn remove(&mut self, client: ClientId) {
+            self.tree.remove(client);
+        }
+
+        fn activate(&mut self, client: ClientId) {
+            self.tree.set_active(client, true);
+        }
+
+        fn deactivate(&mut self, client: ClientId) {
+            self.tree.set_active(client, false);
+        }
+
+        fn update_weight(&mut self, path: &str, weight: f64) {
+            self.tree.update_weight(path, weight);
+        }
+
+        fn allocated(&mut self, client: ClientId, q: &Quantities) {
+            if let Some(leaf) = self.tree.leaf(client) {
+                self.tree.add_allocation(leaf, q, true);
+            }
+        }
+
+        fn unallocated(&mut self, client: ClientId, q: &Quantities) {
+            if let Some(leaf) = self.tree.leaf(client) {
+                self.tree.add_allocation(leaf, q, false);
+            }
+        }
+
+        fn allocation(&self, client: ClientId) -> Option<&Quantities> {
+            self.tree.leaf(client).map(|l| &self.tree.n(l).allocation)
+        }
+
+        fn set_total(&mut self, total: &Quantities) {
+            self.tree.set_total(total);
+        }
+
+        fn set_share_mask(&mut self, mask: u32) {
+            self.tree.set_mask(mask);
+        }
+    };
+}
+
 mod drf;
 mod random;
 mod tree;
