@@ -371,11 +371,11 @@ impl Clock {
     }
 
     fn is_settled(&self) -> bool {
-        if self.inner.pending.load(Ordering::SeqCst) > 0 {
-            return false;
-        }
+        // Read `pending` under the timer lock: `take_due` moves a timer from the map into
+        // `pending` while holding it, so each timer is seen in exactly one of the two.
+        // Reading `pending` first would miss a timer taken between the two reads.
         let st = self.inner.state.lock();
-        !self.inner.has_due(&st)
+        self.inner.pending.load(Ordering::SeqCst) == 0 && !self.inner.has_due(&st)
     }
 
     /// Counts one unit of work (an enqueued event or a message in flight).
