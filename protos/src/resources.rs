@@ -26,6 +26,7 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use crate::v1;
 
+mod apply;
 mod convert;
 mod entry;
 mod filters;
@@ -35,6 +36,9 @@ pub mod text;
 pub mod validation;
 mod value;
 
+pub use apply::{
+    operation_type_name, resource_conversions, strip_volume, ApplyError, ResourceConversion,
+};
 pub use convert::{convert_resource_format, convert_resources_format, ResourceFormat};
 pub use filters::{
     is_dynamically_reserved, is_persistent_volume, is_unreserved, reservation_role, ResourceRef,
