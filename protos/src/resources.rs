@@ -37,7 +37,8 @@ pub mod validation;
 mod value;
 
 pub use apply::{
-    operation_type_name, resource_conversions, strip_volume, ApplyError, ResourceConversion,
+    operation_resources_mut, operation_type_name, resource_conversions, strip_volume,
+    unallocated_operation, ApplyError, ResourceConversion,
 };
 pub use convert::{convert_resource_format, convert_resources_format, ResourceFormat};
 pub use filters::{

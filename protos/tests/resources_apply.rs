@@ -373,3 +373,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn unallocated_operation_applies_to_an_agent_total() {
+    let total = agent();
+    let mut r = reserved(scalar("cpus", 1.0), &[dynamic("web")]);
+    r.allocation_info = Some(v1::resource::AllocationInfo {
+        role: Some("web".into()),
+    });
+    let op = reserve(vec![r]);
+    assert!(
+        total.apply(&op).is_err(),
+        "allocated resources are not in the total"
+    );
+    let bare = mesos_protos::resources::unallocated_operation(&op);
+    let after = total.apply(&bare).unwrap();
+    assert_eq!(after.reserved("web").cpus(), Some(1.0));
+    let mut g = grow(scalar("disk", 1.0), scalar("disk", 2.0));
+    assert_eq!(
+        mesos_protos::resources::operation_resources_mut(&mut g).len(),
+        2
+    );
+}

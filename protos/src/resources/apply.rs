@@ -249,6 +249,43 @@ pub fn resource_conversions(
     Ok(out)
 }
 
+/// The resources a non-launch operation names (RESERVE/UNRESERVE resources, CREATE/DESTROY
+/// volumes, GROW/SHRINK volume and addition), mutably: for format conversion and for
+/// setting or clearing `allocation_info`.
+pub fn operation_resources_mut(op: &mut v1::offer::Operation) -> Vec<&mut v1::Resource> {
+    let mut out: Vec<&mut v1::Resource> = Vec::new();
+    if let Some(r) = op.reserve.as_mut() {
+        out.extend(r.resources.iter_mut());
+    }
+    if let Some(r) = op.unreserve.as_mut() {
+        out.extend(r.resources.iter_mut());
+    }
+    if let Some(c) = op.create.as_mut() {
+        out.extend(c.volumes.iter_mut());
+    }
+    if let Some(d) = op.destroy.as_mut() {
+        out.extend(d.volumes.iter_mut());
+    }
+    if let Some(g) = op.grow_volume.as_mut() {
+        out.push(&mut g.volume);
+        out.push(&mut g.addition);
+    }
+    if let Some(s) = op.shrink_volume.as_mut() {
+        out.push(&mut s.volume);
+    }
+    out
+}
+
+/// The operation with `allocation_info` removed from every resource it names: the form
+/// that applies to an agent's (unallocated) total.
+pub fn unallocated_operation(op: &v1::offer::Operation) -> v1::offer::Operation {
+    let mut out = op.clone();
+    for r in operation_resources_mut(&mut out) {
+        r.allocation_info = None;
+    }
+    out
+}
+
 fn check_volume(kind: &'static str, v: &v1::Resource) -> Result<(), ApplyError> {
     match &v.disk {
         None => invalid(kind, "Missing 'disk'"),
