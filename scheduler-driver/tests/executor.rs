@@ -402,3 +402,46 @@ async fn an_update_the_agent_rejects_is_returned_and_not_resent() {
     let s = agent.next_call().await.executor.unwrap().subscribe.unwrap();
     assert!(s.unacknowledged_updates.is_empty());
 }
+
+/// An agent that restarted answers `404` until its agent process is up and `403` to an
+/// UPDATE from an executor it does not count as subscribed: the executor keeps retrying
+/// SUBSCRIBE and keeps the update for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarting_agent_gets_the_refused_update_with_the_next_subscribe() {
+    let clock = paused_clock();
+    let mut agent = Fake::start(Api::Executor, clock.clone()).await;
+    let cfg = Config::new(env(&agent, CHECKPOINTING)).with_clock(clock.clone());
+    let (client, mut events) = connect(cfg).unwrap();
+    agent.next_call().await;
+    assert_eq!(
+        next_event(&mut events).await.r#type(),
+        event::Type::Subscribed
+    );
+    agent.set_mode(Mode::Reject(403, "Executor is not subscribed".into()));
+    let uuid = client
+        .update(status("t1", TaskState::TaskFinished))
+        .await
+        .expect("a 403 keeps the update");
+    assert_eq!(agent.next_call().await.status, 403);
+    assert_eq!(client.unacknowledged_updates().len(), 1);
+
+    agent.set_mode(Mode::Reject(404, "Not Found".into()));
+    agent.close_stream();
+    let (_, retry_in) = expect_disconnect(&mut events).await;
+    clock.advance(retry_in);
+    let r = agent.next_call().await;
+    assert_eq!((r.executor_type(), r.status), (call::Type::Subscribe, 404));
+    let (error, retry_in) = expect_disconnect(&mut events).await;
+    assert_eq!(error.status(), Some(404));
+
+    agent.set_mode(Mode::Serve);
+    clock.advance(retry_in);
+    let r = agent.next_call().await;
+    assert_eq!((r.executor_type(), r.status), (call::Type::Subscribe, 200));
+    let s = r.executor.unwrap().subscribe.unwrap();
+    assert_eq!(s.unacknowledged_updates.len(), 1);
+    assert_eq!(
+        s.unacknowledged_updates[0].status.uuid.as_deref(),
+        Some(uuid.as_slice())
+    );
+}

@@ -135,8 +135,9 @@ impl ExecutorClient {
 
     /// Sends a status UPDATE with a fresh uuid (returned), filling in `executor_id`, `source`
     /// and `timestamp` when unset. The update is kept until the agent ACKNOWLEDGES it; if the
-    /// agent is unreachable now it goes out with the next SUBSCRIBE. An agent that rejects it
-    /// (4xx) gets it dropped and the error returned.
+    /// agent is unreachable now (or answers `403`, not subscribed) it goes out with the next
+    /// SUBSCRIBE. An agent that rejects it otherwise (4xx) gets it dropped and the error
+    /// returned.
     pub async fn update(&self, mut status: TaskStatus) -> Result<Vec<u8>, Error> {
         let uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
         status.uuid = Some(uuid.clone());
@@ -167,7 +168,9 @@ impl ExecutorClient {
             .await
         {
             Ok(()) => Ok(uuid),
-            Err(e) if e.is_retryable() => {
+            // `403`: the agent no longer counts us as subscribed (it restarted, or closed
+            // our stream); the update goes out again with the next SUBSCRIBE.
+            Err(e) if e.is_retryable() || e.status() == Some(403) => {
                 tracing::debug!(error = %e, "update kept for the next subscription");
                 Ok(uuid)
             }
@@ -292,7 +295,9 @@ async fn connection_loop(
             }
         };
         shared.state.lock().subscribed = false;
-        if !error.is_retryable() {
+        // A `404` comes from an agent whose runtime listens but whose agent process is
+        // not up yet (e.g. just restarted): worth retrying, as Mesos's library does.
+        if !error.is_retryable() && error.status() != Some(404) {
             return error;
         }
         let retry_in = backoff.next_delay();
