@@ -1,20 +1,28 @@
 //! The fetcher: puts a task's `CommandInfo.uris` into its sandbox before it starts.
 //!
-//! For each URI: find the source (a local path, `file://`, or a path relative to
-//! `--frameworks_home`; `http(s)://` is not wired yet and is refused with a clear error),
-//! copy it into the sandbox under its base name (or `output_file`), then either set the
-//! executable bit (`executable`) or, when `extract` (the default) and the name is an
-//! archive, unpack it into the sandbox with the system's `tar`/`gzip`/`unzip`, as Mesos's
-//! fetcher does. With `cache`, the fetched bytes are kept under `--fetcher_cache_dir` and
-//! later fetches of the same URI for the same user copy from there.
+//! For each URI: find the source (a local path, `file://`, a path relative to
+//! `--frameworks_home`, or an `http://`/`https://` URL), put it into the sandbox under its
+//! base name (or `output_file`), then either set the executable bit (`executable`) or,
+//! when `extract` (the default) and the name is an archive, unpack it into the sandbox
+//! (`.tar`, `.tar.gz`/`.tgz`, `.tar.bz2`/`.tbz2`, `.tar.xz`/`.txz`, `.gz`, `.zip`), as
+//! Mesos's fetcher does. With `cache`, the fetched bytes are kept under
+//! `--fetcher_cache_dir` (at most `--fetcher_cache_size` bytes, least recently used out
+//! first) and later fetches of the same URI for the same user copy from there.
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use mesos_protos::v1::command_info::Uri;
+
+mod cache;
+mod extract;
+mod http;
+
+pub use cache::Cache;
+pub use extract::{archive_kind, Archive, Compression};
 
 /// Errors fetching one URI; each names it.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +35,8 @@ pub enum FetchError {
         /// Why.
         reason: String,
     },
-    /// The scheme is not supported (yet).
-    #[error("unsupported uri '{0}': only local paths and file:// are fetched so far")]
+    /// The scheme is not supported.
+    #[error("unsupported uri '{0}': only local paths, file://, http:// and https:// are fetched")]
     Unsupported(String),
     /// Reading, copying or setting permissions failed.
     #[error("failed to fetch '{uri}': {source}")]
@@ -38,14 +46,22 @@ pub enum FetchError {
         /// The OS error.
         source: io::Error,
     },
-    /// The extraction tool failed.
-    #[error("failed to extract '{uri}' with {tool}: {message}")]
+    /// The HTTP(S) download failed (connection, TLS, or a non-2xx status).
+    #[error("failed to download '{uri}': {reason}")]
+    Http {
+        /// The URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// Unpacking the archive failed.
+    #[error("failed to extract '{uri}' ({tool}): {message}")]
     Extract {
         /// The URI.
         uri: String,
-        /// The tool run.
+        /// The format being decoded (`tar`, `gzip`, `xz`, `zip`).
         tool: &'static str,
-        /// Its stderr or exit status.
+        /// What went wrong.
         message: String,
     },
 }
@@ -57,32 +73,21 @@ pub struct FetcherConfig {
     pub frameworks_home: Option<PathBuf>,
     /// `--fetcher_cache_dir`.
     pub cache_dir: PathBuf,
+    /// `--fetcher_cache_size` in bytes.
+    pub cache_size: u64,
+    /// `--fetcher_stall_timeout`: how long connecting to an HTTP server may take.
+    pub stall_timeout: Duration,
 }
 
-/// The kinds of archive the fetcher unpacks, by file name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Archive {
-    /// `.tar`, `.tar.gz`, `.tgz`, `.tar.bz2`, `.tbz2`, `.tar.xz`, `.txz`: `tar -xf`.
-    Tar,
-    /// `.gz` (a single compressed file): `gzip -dc`.
-    Gzip,
-    /// `.zip`: `unzip -o`.
-    Zip,
-}
-
-/// The archive kind of a file name, if any.
-pub fn archive_kind(name: &str) -> Option<Archive> {
-    const TAR: [&str; 7] = [
-        ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
-    ];
-    if TAR.iter().any(|s| name.ends_with(s)) {
-        Some(Archive::Tar)
-    } else if name.ends_with(".gz") {
-        Some(Archive::Gzip)
-    } else if name.ends_with(".zip") {
-        Some(Archive::Zip)
-    } else {
-        None
+impl Default for FetcherConfig {
+    /// Mesos's defaults: no frameworks home, `/tmp/mesos/fetch`, 2 GB, 1 minute.
+    fn default() -> Self {
+        FetcherConfig {
+            frameworks_home: None,
+            cache_dir: PathBuf::from("/tmp/mesos/fetch"),
+            cache_size: 2 * 1024 * 1024 * 1024,
+            stall_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -93,7 +98,7 @@ fn invalid(uri: &str, reason: impl Into<String>) -> FetchError {
     }
 }
 
-/// Resolves a URI to a local source path.
+/// Resolves a non-HTTP URI to a local source path.
 fn source_path(uri: &str, config: &FetcherConfig) -> Result<PathBuf, FetchError> {
     let lower = uri.to_ascii_lowercase();
     if lower.contains("://") && !lower.starts_with("file://") {
@@ -113,15 +118,23 @@ fn source_path(uri: &str, config: &FetcherConfig) -> Result<PathBuf, FetchError>
     }
 }
 
-/// The name the fetched file gets in the sandbox: `output_file`, or the URI's base name.
-/// It must stay inside the sandbox.
+/// The name the fetched file gets in the sandbox: `output_file`, or the base name of the
+/// URI's path (for URLs, without query or fragment). It must stay inside the sandbox.
 fn destination_name(uri: &Uri) -> Result<PathBuf, FetchError> {
     let name = match uri.output_file.as_deref() {
         Some(o) if !o.is_empty() => PathBuf::from(o),
         _ => {
-            let trimmed = uri.value.trim_end_matches('/');
-            let base = trimmed.rsplit('/').next().unwrap_or("");
-            PathBuf::from(base)
+            let mut path = uri.value.as_str();
+            if http::is_http(path) {
+                path = path.split(['?', '#']).next().unwrap_or("");
+                let after_scheme = path.split_once("://").map(|(_, r)| r).unwrap_or("");
+                // "http://host" or "http://host/" has no file name.
+                if !after_scheme.trim_end_matches('/').contains('/') {
+                    path = "";
+                }
+            }
+            let trimmed = path.trim_end_matches('/');
+            PathBuf::from(trimmed.rsplit('/').next().unwrap_or(""))
         }
     };
     let safe = !name.as_os_str().is_empty()
@@ -135,84 +148,18 @@ fn destination_name(uri: &Uri) -> Result<PathBuf, FetchError> {
     Ok(name)
 }
 
-/// A stable 64-bit FNV-1a hash, naming cache entries the same way across runs.
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.iter().chain([0u8].iter()) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
-
-fn run_tool(
-    uri: &str,
-    tool: &'static str,
-    cmd: &mut Command,
-    stdout: Option<fs::File>,
-) -> Result<(), FetchError> {
-    cmd.stdin(Stdio::null()).stderr(Stdio::piped());
-    match stdout {
-        Some(f) => cmd.stdout(f),
-        None => cmd.stdout(Stdio::null()),
-    };
-    let out = cmd.output().map_err(|e| FetchError::Extract {
-        uri: uri.into(),
-        tool,
-        message: e.to_string(),
-    })?;
-    if !out.status.success() {
-        return Err(FetchError::Extract {
-            uri: uri.into(),
-            tool,
-            message: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    Ok(())
-}
-
-fn extract(uri: &str, archive: Archive, file: &Path, sandbox: &Path) -> Result<(), FetchError> {
-    match archive {
-        Archive::Tar => run_tool(
-            uri,
-            "tar",
-            Command::new("tar")
-                .arg("-C")
-                .arg(sandbox)
-                .arg("-xf")
-                .arg(file),
-            None,
-        ),
-        Archive::Zip => run_tool(
-            uri,
-            "unzip",
-            Command::new("unzip")
-                .arg("-o")
-                .arg("-d")
-                .arg(sandbox)
-                .arg(file),
-            None,
-        ),
-        Archive::Gzip => {
-            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let target = sandbox.join(name.trim_end_matches(".gz"));
-            let out = fs::File::create(&target).map_err(|source| FetchError::Io {
-                uri: uri.into(),
+/// Puts the bytes of `value` into a new file at `dest` (download or copy).
+fn retrieve(value: &str, dest: &Path, config: &FetcherConfig) -> Result<(), FetchError> {
+    if http::is_http(value) {
+        http::download(value, dest, config.stall_timeout).map(|_| ())
+    } else {
+        let source = source_path(value, config)?;
+        fs::copy(&source, dest)
+            .map(|_| ())
+            .map_err(|source| FetchError::Io {
+                uri: value.to_string(),
                 source,
-            })?;
-            run_tool(
-                uri,
-                "gzip",
-                Command::new("gzip").arg("-dc").arg(file),
-                Some(out),
-            )
-        }
+            })
     }
 }
 
@@ -242,47 +189,74 @@ fn fetch_one(
         uri: value.to_string(),
         source,
     };
+    if value.is_empty() {
+        return Err(invalid(value, "empty uri"));
+    }
     let name = destination_name(uri)?;
     let target = sandbox.join(&name);
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent).map_err(io)?;
     }
-    let cached = if uri.cache.unwrap_or(false) {
-        let uid = user.map(|(u, _)| u.to_string()).unwrap_or_default();
-        let key = fnv1a(&[uid.as_bytes(), value.as_bytes()]);
-        Some(config.cache_dir.join(format!("{key:016x}")))
+    if uri.cache.unwrap_or(false) {
+        fetch_through_cache(uri, &target, user, config)?;
     } else {
-        None
-    };
-    match &cached {
-        Some(entry) if entry.is_file() => {
-            fs::copy(entry, &target).map_err(io)?;
-        }
-        _ => {
-            let source = source_path(value, config)?;
-            fs::copy(&source, &target).map_err(io)?;
-            if let Some(entry) = &cached {
-                // A failed cache write only costs a later re-fetch.
-                let stored = fs::create_dir_all(&config.cache_dir)
-                    .and_then(|_| fs::copy(&target, entry).map(|_| ()));
-                if let Err(e) = stored {
-                    tracing::warn!("could not cache '{value}': {e}");
-                }
-            }
-        }
+        retrieve(value, &target, config)?;
     }
     if uri.executable.unwrap_or(false) {
         fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).map_err(io)?;
     } else if uri.extract.unwrap_or(true) {
-        let file_name = name.to_string_lossy();
-        if let Some(kind) = archive_kind(&file_name) {
-            extract(value, kind, &target, sandbox)?;
+        if let Some(kind) = archive_kind(&name.to_string_lossy()) {
+            extract::extract(value, kind, &target, sandbox)?;
         }
     }
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(&target, Some(uid), Some(gid)).map_err(io)?;
     }
     Ok(target)
+}
+
+/// A cache hit copies the entry; a miss retrieves into the cache first (or straight
+/// into the sandbox when the artifact is larger than the whole cache).
+fn fetch_through_cache(
+    uri: &Uri,
+    target: &Path,
+    user: Option<(u32, u32)>,
+    config: &FetcherConfig,
+) -> Result<(), FetchError> {
+    let value = uri.value.as_str();
+    let io = |source: io::Error| FetchError::Io {
+        uri: value.to_string(),
+        source,
+    };
+    let cache = Cache::new(&config.cache_dir, config.cache_size);
+    let uid = user.map(|(u, _)| u.to_string()).unwrap_or_default();
+    let entry = cache.entry(&uid, value);
+    if entry.is_file() {
+        // The entry may be evicted by another agent sharing the dir between the check
+        // and the copy: then fall through to a fresh fetch.
+        if fs::copy(&entry, target).is_ok() {
+            if let Err(e) = cache.touch(&entry) {
+                tracing::warn!("could not mark cache entry for '{value}' used: {e}");
+            }
+            return Ok(());
+        }
+    }
+    let staged = cache.staging_path().map_err(io)?;
+    let result = retrieve(value, &staged, config).and_then(|()| {
+        if cache.admit(&staged, &entry).map_err(io)? {
+            fs::copy(&entry, target).map(|_| ()).map_err(io)
+        } else {
+            tracing::info!(
+                "'{value}' is larger than --fetcher_cache_size ({} bytes); not cached",
+                config.cache_size
+            );
+            fs::rename(&staged, target)
+                .or_else(|_| fs::copy(&staged, target).map(|_| ()))
+                .map_err(io)
+        }
+    });
+    let _ = fs::remove_file(&staged);
+    result
 }
 
 #[cfg(test)]

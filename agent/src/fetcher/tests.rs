@@ -1,4 +1,10 @@
+use std::io::Write;
+use std::process::Command;
+
 use super::*;
+
+mod archives;
+mod http;
 
 fn uri(value: &str) -> Uri {
     Uri {
@@ -23,6 +29,7 @@ fn setup() -> Setup {
     let config = FetcherConfig {
         frameworks_home: Some(src.clone()),
         cache_dir: dir.path().join("cache"),
+        ..FetcherConfig::default()
     };
     Setup {
         src,
@@ -32,13 +39,11 @@ fn setup() -> Setup {
     }
 }
 
-fn tool_available(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+/// A fresh, empty sandbox folder beside the first one.
+fn another_sandbox(s: &Setup, name: &str) -> PathBuf {
+    let dir = s.sandbox.with_file_name(name);
+    fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 #[test]
@@ -80,74 +85,14 @@ fn executable_bit() {
 }
 
 #[test]
-fn archives_are_extracted_unless_asked_not_to() {
+fn an_executable_archive_is_not_extracted() {
     let s = setup();
-    let content = s.src.join("content");
-    fs::create_dir_all(content.join("dir")).unwrap();
-    fs::write(content.join("dir/inner.txt"), "inside").unwrap();
-    let ok = Command::new("tar")
-        .arg("-czf")
-        .arg(s.src.join("bundle.tar.gz"))
-        .arg("-C")
-        .arg(&content)
-        .arg("dir")
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    fs::write(s.src.join("plain"), "gz body").unwrap();
-    assert!(Command::new("gzip")
-        .arg("-k")
-        .arg(s.src.join("plain"))
-        .status()
-        .unwrap()
-        .success());
-    let tarball = s.src.join("bundle.tar.gz").display().to_string();
-    let gz = s.src.join("plain.gz").display().to_string();
-    fetch(&[uri(&tarball), uri(&gz)], &s.sandbox, None, &s.config).unwrap();
-    assert_eq!(
-        fs::read_to_string(s.sandbox.join("dir/inner.txt")).unwrap(),
-        "inside"
-    );
-    assert!(s.sandbox.join("bundle.tar.gz").is_file());
-    assert_eq!(
-        fs::read_to_string(s.sandbox.join("plain")).unwrap(),
-        "gz body"
-    );
-
-    let other = s.sandbox.join("other");
-    fs::create_dir_all(&other).unwrap();
-    let mut keep = uri(&tarball);
-    keep.extract = Some(false);
-    fetch(&[keep], &other, None, &s.config).unwrap();
-    assert!(other.join("bundle.tar.gz").is_file());
-    assert!(!other.join("dir").exists());
-}
-
-#[test]
-fn zip_archives() {
-    if !tool_available("zip") || !tool_available("unzip") {
-        let msg = "skipping zip_archives: zip/unzip not installed";
-        assert!(
-            std::env::var("MESOS_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "{msg}"
-        );
-        eprintln!("{msg}");
-        return;
-    }
-    let s = setup();
-    fs::write(s.src.join("z.txt"), "zipped").unwrap();
-    assert!(Command::new("zip")
-        .current_dir(&s.src)
-        .args(["-q", "a.zip", "z.txt"])
-        .status()
-        .unwrap()
-        .success());
-    fs::remove_file(s.src.join("z.txt")).unwrap();
-    fetch(&[uri("a.zip")], &s.sandbox, None, &s.config).unwrap();
-    assert_eq!(
-        fs::read_to_string(s.sandbox.join("z.txt")).unwrap(),
-        "zipped"
-    );
+    archives::write_tar_gz(&s.src.join("tool.tgz"), &[("inner", b"x")]);
+    let mut u = uri("tool.tgz");
+    u.executable = Some(true);
+    fetch(&[u], &s.sandbox, None, &s.config).unwrap();
+    assert!(s.sandbox.join("tool.tgz").is_file());
+    assert!(!s.sandbox.join("inner").exists());
 }
 
 #[test]
@@ -159,8 +104,7 @@ fn cache_serves_later_fetches() {
     u.cache = Some(true);
     fetch(std::slice::from_ref(&u), &s.sandbox, None, &s.config).unwrap();
     fs::remove_file(&src).unwrap();
-    let again = s.sandbox.join("again");
-    fs::create_dir_all(&again).unwrap();
+    let again = another_sandbox(&s, "again");
     fetch(std::slice::from_ref(&u), &again, None, &s.config).unwrap();
     assert_eq!(fs::read_to_string(again.join("big.bin")).unwrap(), "v1");
     // Without `cache` the source is needed.
@@ -169,13 +113,77 @@ fn cache_serves_later_fetches() {
         fetch(&[u], &again, None, &s.config),
         Err(FetchError::Io { .. })
     ));
+    // Nothing but entries is left in the cache dir (no staging files).
+    let names: Vec<String> = fs::read_dir(&s.config.cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].starts_with("entry-"), "{names:?}");
+}
+
+#[test]
+fn cache_entries_are_per_user() {
+    let s = setup();
+    let cache = Cache::new(&s.config.cache_dir, 100);
+    assert_ne!(cache.entry("0", "/a"), cache.entry("1000", "/a"));
+    assert_ne!(cache.entry("0", "/a"), cache.entry("0", "/b"));
+    assert_eq!(cache.entry("0", "/a"), cache.entry("0", "/a"));
+}
+
+#[test]
+fn cache_evicts_the_least_recently_used_entry() {
+    let mut s = setup();
+    s.config.cache_size = 10;
+    let cached = |name: &str| {
+        let mut u = uri(name);
+        u.cache = Some(true);
+        u
+    };
+    for (name, body) in [("a", "aaaa"), ("b", "bbbb"), ("c", "cccc")] {
+        fs::write(s.src.join(name), body).unwrap();
+    }
+    fetch(&[cached("a")], &s.sandbox, None, &s.config).unwrap();
+    fetch(&[cached("b")], &another_sandbox(&s, "s2"), None, &s.config).unwrap();
+    // A hit makes `a` the most recently used...
+    fetch(&[cached("a")], &another_sandbox(&s, "s3"), None, &s.config).unwrap();
+    // ...so making room for `c` (4 + 4 + 4 > 10) evicts `b`.
+    fetch(&[cached("c")], &another_sandbox(&s, "s4"), None, &s.config).unwrap();
+    let cache = Cache::new(&s.config.cache_dir, s.config.cache_size);
+    let total: u64 = cache.entries().unwrap().iter().map(|(_, l, _)| l).sum();
+    assert_eq!(total, 8);
+    for name in ["a", "b", "c"] {
+        fs::remove_file(s.src.join(name)).unwrap();
+    }
+    let last = another_sandbox(&s, "s5");
+    fetch(&[cached("a"), cached("c")], &last, None, &s.config).unwrap();
+    assert_eq!(fs::read_to_string(last.join("a")).unwrap(), "aaaa");
+    assert_eq!(fs::read_to_string(last.join("c")).unwrap(), "cccc");
+    let e = fetch(&[cached("b")], &last, None, &s.config).unwrap_err();
+    assert!(e.to_string().contains("'b'"), "{e}");
+}
+
+#[test]
+fn an_artifact_larger_than_the_cache_is_fetched_but_not_cached() {
+    let mut s = setup();
+    s.config.cache_size = 3;
+    fs::write(s.src.join("big"), "too big").unwrap();
+    let mut u = uri("big");
+    u.cache = Some(true);
+    fetch(std::slice::from_ref(&u), &s.sandbox, None, &s.config).unwrap();
+    assert_eq!(
+        fs::read_to_string(s.sandbox.join("big")).unwrap(),
+        "too big"
+    );
+    let cache = Cache::new(&s.config.cache_dir, s.config.cache_size);
+    assert!(cache.entries().unwrap().is_empty());
 }
 
 #[test]
 fn bad_uris_are_errors() {
     let s = setup();
     let e = fetch(
-        &[uri("http://example.invalid/x")],
+        &[uri("ftp://example.invalid/x")],
         &s.sandbox,
         None,
         &s.config,
@@ -200,16 +208,30 @@ fn bad_uris_are_errors() {
     let e = fetch(&[uri("/no/such/file")], &s.sandbox, None, &s.config).unwrap_err();
     assert!(e.to_string().contains("/no/such/file"), "{e}");
     // A corrupt archive is an extraction error naming the uri.
-    fs::write(s.src.join("bad.tar.gz"), "not a tarball").unwrap();
+    let mut f = fs::File::create(s.src.join("bad.tar.gz")).unwrap();
+    f.write_all(b"not a tarball").unwrap();
     let e = fetch(&[uri("bad.tar.gz")], &s.sandbox, None, &s.config).unwrap_err();
     assert!(matches!(e, FetchError::Extract { tool: "tar", .. }), "{e}");
+    assert!(e.to_string().contains("bad.tar.gz"), "{e}");
 }
 
 #[test]
 fn archive_names() {
-    assert_eq!(archive_kind("a.tar.gz"), Some(Archive::Tar));
-    assert_eq!(archive_kind("a.tgz"), Some(Archive::Tar));
-    assert_eq!(archive_kind("a.txz"), Some(Archive::Tar));
+    assert_eq!(
+        archive_kind("a.tar.gz"),
+        Some(Archive::Tar(Compression::Gzip))
+    );
+    assert_eq!(archive_kind("a.tgz"), Some(Archive::Tar(Compression::Gzip)));
+    assert_eq!(archive_kind("a.txz"), Some(Archive::Tar(Compression::Xz)));
+    assert_eq!(
+        archive_kind("a.tar.xz"),
+        Some(Archive::Tar(Compression::Xz))
+    );
+    assert_eq!(
+        archive_kind("a.tbz2"),
+        Some(Archive::Tar(Compression::Bzip2))
+    );
+    assert_eq!(archive_kind("a.tar"), Some(Archive::Tar(Compression::None)));
     assert_eq!(archive_kind("a.gz"), Some(Archive::Gzip));
     assert_eq!(archive_kind("a.zip"), Some(Archive::Zip));
     assert_eq!(archive_kind("a.txt"), None);

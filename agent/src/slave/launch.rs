@@ -280,6 +280,8 @@ impl Slave {
         let fetch_config = FetcherConfig {
             frameworks_home: None,
             cache_dir: self.flags.fetcher_cache_dir.clone(),
+            cache_size: self.flags.fetcher_cache_size,
+            ..FetcherConfig::default()
         };
         let mut uris = command.uris.clone();
         if command_executor {
