@@ -15,6 +15,7 @@ pub mod clock;
 pub mod context;
 pub mod dispatch;
 pub mod filter;
+pub mod flags;
 pub mod http;
 pub mod message;
 pub mod metrics;

@@ -4,7 +4,7 @@
 //! tests never touch the process environment. The generic machinery (stout durations and
 //! byte sizes, precedence, errors) is in [`parse`].
 
-pub mod parse;
+pub use libprocess::flags as parse;
 
 use std::time::Duration;
 

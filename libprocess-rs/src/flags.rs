@@ -1,4 +1,5 @@
-//! Generic flag loading with stout's syntax, independent of any one component.
+//! Flag loading with stout's syntax (the flags library Mesos's libprocess ships), shared by
+//! every component: the master, the agent and the `mesos` binary.
 //!
 //! A component describes its flags as a table of [`FlagSpec`]s; [`load`] reads an explicit
 //! argument list and an explicit environment map (never the process environment), checks
@@ -8,9 +9,6 @@
 //!
 //! Durations use stout's units (`ns us ms secs mins hrs days weeks`, fractional numbers
 //! allowed: `1.5days`); byte sizes use `B KB MB GB TB` with an integral number.
-//!
-//! This module only depends on `std` and `thiserror` so that it can move to a crate shared
-//! with the agent.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
