@@ -237,11 +237,42 @@ pub fn agents_table(state: &Value) -> Table {
     t
 }
 
-/// The framework table from a master's `/state` (completed ones too with `all`).
-pub fn frameworks_table(state: &Value, all: bool) -> Table {
+/// Why each framework got no offer in the allocator's last cycle, from a master's
+/// `/roles` (our `no_offer_reasons` extension): framework id → (role, reason) pairs.
+pub fn no_offer_reasons(
+    roles: &Value,
+) -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let mut out: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for role in array(roles, "roles") {
+        let name = text(role, "name");
+        for r in array(role, "no_offer_reasons") {
+            out.entry(text(r, "framework_id"))
+                .or_default()
+                .push((name.clone(), text(r, "reason")));
+        }
+    }
+    out
+}
+
+fn reason_cell(reasons: Option<&Vec<(String, String)>>) -> String {
+    match reasons.map(Vec::as_slice) {
+        None | Some([]) => "-".to_string(),
+        Some([(_, why)]) => why.clone(),
+        Some(list) => list
+            .iter()
+            .map(|(role, why)| format!("{role}:{why}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+/// The framework table from a master's `/state` (completed ones too with `all`); with the
+/// master's `/roles`, a NO OFFER column says why a framework got nothing last cycle.
+pub fn frameworks_table(state: &Value, roles: Option<&Value>, all: bool) -> Table {
     let mut t = Table::new(&[
-        "ID", "NAME", "USER", "ROLE", "ACTIVE", "TASKS", "CPUS", "MEM", "DISK",
+        "ID", "NAME", "USER", "ROLE", "ACTIVE", "TASKS", "CPUS", "MEM", "DISK", "NO OFFER",
     ]);
+    let reasons = roles.map(no_offer_reasons).unwrap_or_default();
     let completed = if all {
         array(state, "completed_frameworks")
     } else {
@@ -249,6 +280,7 @@ pub fn frameworks_table(state: &Value, all: bool) -> Table {
     };
     for fw in array(state, "frameworks").iter().chain(completed) {
         let [cpus, mem, disk] = resource_cells(fw.get("used_resources"));
+        let why = reason_cell(reasons.get(&text(fw, "id")));
         t.row(vec![
             text(fw, "id"),
             text(fw, "name"),
@@ -259,6 +291,7 @@ pub fn frameworks_table(state: &Value, all: bool) -> Table {
             cpus,
             mem,
             disk,
+            why,
         ]);
     }
     t
@@ -315,7 +348,13 @@ pub fn main(kind: Kind, words: &[&str], _env: &Env) -> ExitCode {
     let table = match kind {
         Kind::Tasks => tasks_table(&state, all),
         Kind::Agents => agents_table(&state),
-        Kind::Frameworks => frameworks_table(&state, all),
+        Kind::Frameworks => {
+            // An older master without `/roles` reasons still gets its table.
+            let roles = rt
+                .block_on(get_json(&format!("{}/roles", base_url(&master))))
+                .ok();
+            frameworks_table(&state, roles.as_ref(), all)
+        }
     };
     print!("{}", table.render());
     ExitCode::SUCCESS
@@ -397,11 +436,18 @@ mod tests {
 
     #[test]
     fn frameworks_count_tasks() {
-        let t = frameworks_table(&state(), false).render();
+        let t = frameworks_table(&state(), None, false).render();
         assert_eq!(t.lines().count(), 2, "{t}");
         let row: Vec<&str> = t.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(&row[..6], ["f1", "fw", "root", "*", "true", "1"]);
-        assert_eq!(frameworks_table(&state(), true).render().lines().count(), 3);
+        assert_eq!(row.last(), Some(&"-"));
+        assert_eq!(
+            frameworks_table(&state(), None, true)
+                .render()
+                .lines()
+                .count(),
+            3
+        );
     }
 
     #[test]
@@ -411,5 +457,34 @@ mod tests {
         assert_eq!(base_url("http://h:5050/"), "http://h:5050");
         assert_eq!(number(0.1), "0.1");
         assert_eq!(number(32.0), "32");
+    }
+
+    #[test]
+    fn frameworks_show_why_they_got_no_offer() {
+        let roles = json!({"roles": [
+            {"name": "*", "weight": 1.0, "frameworks": ["f1"],
+             "no_offer_reason": "suppressed",
+             "no_offer_reasons": [{"framework_id": "f1", "reason": "suppressed"}]},
+            {"name": "b", "weight": 1.0, "frameworks": ["f2"]}
+        ]});
+        let t = frameworks_table(&state(), Some(&roles), false).render();
+        let header: Vec<&str> = t
+            .lines()
+            .next()
+            .unwrap()
+            .split("  ")
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(header.last().map(|h| h.trim()), Some("NO OFFER"));
+        let row: Vec<&str> = t.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row[0], "f1");
+        assert_eq!(row.last(), Some(&"suppressed"));
+        let mut multi = no_offer_reasons(&roles);
+        multi
+            .get_mut("f1")
+            .unwrap()
+            .push(("b".into(), "filtered".into()));
+        assert_eq!(reason_cell(multi.get("f1")), "*:suppressed,b:filtered");
+        assert_eq!(reason_cell(multi.get("f9")), "-");
     }
 }

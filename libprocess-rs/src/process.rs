@@ -124,7 +124,8 @@ impl<P: Process> Routes<P> {
         }
     }
 
-    /// Serves `method` (upper-case, or `*` for any) on `path` below the process id.
+    /// Serves `method` (upper-case, or `*` for any) on `path` below the process id; a `path`
+    /// ending in `/*` also serves every path below it.
     pub fn route<R: Into<Reply>>(
         &mut self,
         method: &str,
@@ -168,9 +169,24 @@ impl<P: Process> Routes<P> {
 
     fn find(&self, method: &str, path: &str) -> Option<&RouteFn<P>> {
         let path = path.trim_end_matches('/');
-        self.routes
-            .get(&(method.to_string(), path.to_string()))
-            .or_else(|| self.routes.get(&("*".to_string(), path.to_string())))
+        let exact = |p: &str| {
+            self.routes
+                .get(&(method.to_string(), p.to_string()))
+                .or_else(|| self.routes.get(&("*".to_string(), p.to_string())))
+        };
+        if let Some(r) = exact(path) {
+            return Some(r);
+        }
+        // Opt-in prefix routes: `quota/*` serves `quota/<anything>` (longest prefix wins),
+        // as libprocess serves `/quota/<role>` from its `/quota` route.
+        let mut prefix = path;
+        while let Some((head, _)) = prefix.rsplit_once('/') {
+            if let Some(r) = exact(&format!("{head}/*")) {
+                return Some(r);
+            }
+            prefix = head;
+        }
+        None
     }
 }
 

@@ -18,6 +18,7 @@
 //! Cluster-wide figures are dense [`quantities::Quantities`] vectors; `Resources` of
 //! different agents are never added together.
 
+pub mod actor;
 mod cycle;
 mod filters;
 mod fxhash;

@@ -11,10 +11,12 @@
 //! Time is the runtime's Clock only; nothing here sleeps or reads the wall clock.
 
 mod agents;
+mod allocation;
 mod calls;
 mod frameworks;
 mod http;
 mod operator_stream;
+mod quota;
 mod scheduler;
 mod stream;
 
@@ -26,6 +28,7 @@ use libprocess::{Context, Handlers, Process, Routes, Upid};
 use mesos_protos::mesos::internal;
 use mesos_protos::v1;
 
+use crate::allocator::actor::{AllocatorHandle, AllocatorSnapshot};
 use crate::allocator::{AllocatorOptions, HierarchicalAllocator, MinAllocatable};
 use crate::flags::MasterFlags;
 use crate::registrar::{
@@ -130,7 +133,8 @@ pub struct Master {
     registrar: Registrar,
     pending_ops: Vec<(Operation, OpDone)>,
     flush_scheduled: bool,
-    allocator: HierarchicalAllocator,
+    allocator: AllocatorHandle,
+    allocator_snapshot: Arc<AllocatorSnapshot>,
     agent_links: HashMap<String, AgentLink>,
     agents_by_pid: HashMap<String, String>,
     admitting: HashMap<String, String>,
@@ -221,13 +225,16 @@ impl Master {
                 .update_weights(&weights)
                 .map_err(|e| MasterError::Allocator(e.to_string()))?;
         }
+        quota::recover_quotas(&mut allocator, &reg.quotas)
+            .map_err(|e| MasterError::Allocator(e.to_string()))?;
         Ok(Master {
             flags,
             state,
             registrar,
             pending_ops: Vec::new(),
             flush_scheduled: false,
-            allocator,
+            allocator: AllocatorHandle::new(allocator),
+            allocator_snapshot: Arc::default(),
             agent_links: HashMap::new(),
             agents_by_pid: HashMap::new(),
             admitting: HashMap::new(),
@@ -379,13 +386,17 @@ impl Process for Master {
             port: i32::from(me.port()),
         });
         self.schedule_ping_sweep(ctx);
-        self.schedule_allocation(ctx);
+        self.start_allocator(ctx);
         self.schedule_registry_gc(ctx);
         self.refresh_metrics(ctx);
         if !self.state.agents.recovered.is_empty() {
             let timeout = self.flags.agent_reregister_timeout;
             ctx.delay(timeout, |m: &mut Master, ctx| m.reregister_timeout(ctx));
         }
+    }
+
+    fn finalize(&mut self, _ctx: &mut Context<Self>) {
+        self.allocator.stop();
     }
 
     fn exited(&mut self, ctx: &mut Context<Self>, pid: &Upid) {

@@ -49,19 +49,14 @@ fn normalize_task(t: &mut v1::TaskInfo, fid: &str, role: &str) {
 }
 
 impl Master {
-    pub(super) fn schedule_allocation(&mut self, ctx: &mut Context<Self>) {
-        let every = self.flags.allocation_interval;
-        ctx.delay(every, |m: &mut Master, ctx| {
-            m.allocate(ctx);
-            m.refresh_metrics(ctx);
-            m.schedule_allocation(ctx);
-        });
-    }
-
-    /// One allocation cycle: turns allocations into offers, one OFFERS event per framework.
-    pub(super) fn allocate(&mut self, ctx: &mut Context<Self>) {
+    /// One allocation cycle's output: turns allocations into offers, one OFFERS event per
+    /// framework.
+    pub(super) fn allocate(
+        &mut self,
+        ctx: &mut Context<Self>,
+        allocations: Vec<crate::allocator::Allocation>,
+    ) {
         let now = Master::now(ctx);
-        let allocations = self.allocator.allocate(Master::now_duration(ctx));
         let mut by_framework: BTreeMap<String, Vec<v1::Offer>> = BTreeMap::new();
         for a in allocations {
             let usable = self

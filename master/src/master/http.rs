@@ -66,7 +66,8 @@ impl Master {
         for (r, w) in &self.registrar.state().weights {
             weights.insert(r.clone(), *w);
         }
-        json(render::roles_json(&self.state, &self.flags, &weights), &req)
+        let body = self.roles_with_reasons(render::roles_json(&self.state, &self.flags, &weights));
+        json(body, &req)
     }
 
     fn operator_route(&mut self, ctx: &mut Context<Self>, req: Request) -> Reply {
@@ -138,6 +139,9 @@ impl Master {
                 return Response::status(200).into();
             }
             _ => {}
+        }
+        if let Some(reply) = self.allocator_operator_call(ctx, &call, protobuf_out) {
+            return reply;
         }
         let mut weights: std::collections::BTreeMap<String, f64> =
             self.flags.weights.iter().cloned().collect();
@@ -211,6 +215,9 @@ pub(super) fn routes(r: &mut Routes<Master>) {
     });
     r.get("tasks", |m, _ctx, req| m.tasks_route(req));
     r.get("roles", |m, _ctx, req| m.roles_route(req));
+    r.any("quota", |m, ctx, req| m.quota_route(ctx, req));
+    r.any("quota/*", |m, ctx, req| m.quota_route(ctx, req));
+    r.any("weights", |m, ctx, req| m.weights_route(ctx, req));
     r.get("flags", |m, _ctx, req| {
         json(render::flags_json(&m.flags), &req)
     });
