@@ -5,6 +5,7 @@ pub mod flags;
 pub mod master;
 pub mod metrics;
 pub mod offers;
+pub mod operations;
 pub mod operator;
 pub mod reconcile;
 pub mod registrar;

@@ -15,6 +15,8 @@ mod allocation;
 mod calls;
 mod frameworks;
 mod http;
+mod operations;
+mod operator_ops;
 mod operator_stream;
 mod quota;
 mod scheduler;
@@ -357,6 +359,10 @@ impl Process for Master {
             m.executor_message(ctx, msg)
         });
         h.on::<internal::ExitedExecutorMessage>(|m, ctx, _from, msg| m.exited_executor(ctx, msg));
+        h.on::<internal::UpdateOperationStatusMessage>(|m, ctx, from, msg| {
+            m.operation_status_update(ctx, from, msg)
+        });
+        h.on::<internal::UpdateSlaveMessage>(|m, ctx, from, msg| m.update_slave(ctx, from, msg));
     }
 
     fn routes(r: &mut Routes<Self>) {

@@ -306,6 +306,10 @@ pub fn answer(
             r = response(response::Type::GetRoles);
             r.get_roles = Some(get_roles(state, &ctx.weights));
         }
+        call::Type::GetOperations => {
+            r = response(response::Type::GetOperations);
+            r.get_operations = Some(crate::operations::get_operations(state));
+        }
         call::Type::GetMaster => {
             r = response(response::Type::GetMaster);
             r.get_master = Some(response::GetMaster {

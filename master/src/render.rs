@@ -420,6 +420,18 @@ pub fn roles_json(
             }
         }
     }
+    // Reservations (and volumes) per role; such roles are listed even without frameworks.
+    let mut reserved: BTreeMap<String, FlatResources> = BTreeMap::new();
+    for agent in state.agents.registered.values() {
+        for (role, rs) in agent.total.reservations() {
+            reserved.entry(role).or_default().add(&rs);
+        }
+    }
+    if flags.roles.is_none() {
+        for role in reserved.keys() {
+            roles.entry(role.clone()).or_default();
+        }
+    }
     for agent in state.agents.registered.values() {
         for r in agent.used.values() {
             for (role, rs) in r.allocations() {
@@ -443,6 +455,10 @@ pub fn roles_json(
         w.field_f64("weight", weights.get(name).copied().unwrap_or(1.0));
         w.key("resources");
         res.write(&mut w);
+        if let Some(r) = reserved.get(name) {
+            w.key("reserved");
+            r.write(&mut w);
+        }
         w.key("frameworks").begin_array();
         for f in fws {
             w.string(f);

@@ -129,6 +129,8 @@ pub struct MasterState {
     pub offers: HashMap<String, OfferEntry>,
     /// Memory bounds.
     pub limits: Limits,
+    /// Offer operations (RESERVE, CREATE, ...) not yet finished with.
+    pub operations: crate::operations::Operations,
 }
 
 impl MasterState {
@@ -144,6 +146,7 @@ impl MasterState {
             agents: Agents::default(),
             offers: HashMap::new(),
             limits,
+            operations: crate::operations::Operations::default(),
         }
     }
 

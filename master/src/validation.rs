@@ -4,6 +4,7 @@
 //! failing rule wins, in Mesos's order.
 
 pub mod offer;
+pub mod operation;
 pub mod resource;
 pub mod task;
 

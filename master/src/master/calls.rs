@@ -333,8 +333,11 @@ impl Master {
                         );
                     }
                 }
-                other => {
-                    tracing::warn!(framework = %fid, operation = ?other, "offer operation not supported yet; ignored");
+                Some(_) => {
+                    self.accept_operation(ctx, fid, &agent_id, &role, op, &mut offered);
+                }
+                None => {
+                    tracing::warn!(framework = %fid, "offer operation of unknown type; ignored");
                 }
             }
         }

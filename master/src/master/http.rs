@@ -128,6 +128,9 @@ impl Master {
             Some(Type::Subscribe) => {
                 return self.operator_subscribe(ctx, protobuf_out).into();
             }
+            Some(t) if super::operator_ops::is_operation_call(t) => {
+                return self.operator_operation(ctx, &call);
+            }
             Some(Type::Teardown) => {
                 let Some(fid) = call.teardown.map(|t| t.framework_id.value) else {
                     return plain(400, "Expecting 'teardown' to be present".into()).into();
@@ -226,4 +229,5 @@ pub(super) fn routes(r: &mut Routes<Master>) {
     });
     r.get("health", |_m, _ctx, _req| Response::status(200));
     r.get("redirect", |m, ctx, _req| m.redirect_route(ctx));
+    super::operator_ops::routes(r);
 }

@@ -262,8 +262,18 @@ impl Master {
                     self.framework_message(ctx, fid, m);
                 }
             }
-            // The default allocator ignores requests; inverse offers and operation
-            // feedback are not produced yet, so there is nothing to act on.
+            Type::AcknowledgeOperationStatus => {
+                if let Some(a) = call.acknowledge_operation_status {
+                    self.acknowledge_operation_status(ctx, fid, a);
+                }
+            }
+            Type::ReconcileOperations => {
+                if let Some(r) = call.reconcile_operations {
+                    self.reconcile_operations(fid, r);
+                }
+            }
+            // The default allocator ignores requests; inverse offers are not produced
+            // yet, so there is nothing to act on.
             _ => {}
         }
     }

@@ -1,0 +1,498 @@
+//! The master's side of offer operations on agent default resources: ACCEPT's RESERVE,
+//! UNRESERVE, CREATE, DESTROY, GROW_VOLUME and SHRINK_VOLUME, operator-made operations,
+//! status updates from agents, ACKNOWLEDGE_OPERATION_STATUS, RECONCILE_OPERATIONS and
+//! what agents report on (re-)registration. Decisions live in [`crate::operations`] and
+//! [`crate::validation::operation`].
+//!
+//! Every operation here is speculative (as in Mesos 1.8): the master applies it to the
+//! offered resources, to its agent view and to the allocator at once, then tells the
+//! agent with `ApplyOperationMessage`; the agent's status updates only report.
+
+use libprocess::{Context, Upid};
+use mesos_protos::mesos::internal;
+use mesos_protos::resources::{
+    convert_resources_format, operation_resources_mut, unallocated_operation, ResourceFormat,
+    Resources,
+};
+use mesos_protos::v1;
+use mesos_protos::v1::agent_info::capability::Type as AgentCapability;
+use mesos_protos::v1::offer::operation::Type as OpType;
+use mesos_protos::v1::scheduler::{call, event, Event};
+use mesos_protos::v1::OperationState;
+
+use super::Master;
+use crate::allocator::Operation as AllocOp;
+use crate::operations::{self as ops, ReconcileOperation, UpdateOutcome};
+use crate::validation::operation::{validate_operation, OperationContext};
+
+/// Puts an operation's resources in post-refinement form and, where a framework left it
+/// out, the offer's `allocation_info`.
+pub(crate) fn normalize_operation(op: &mut v1::offer::Operation, role: Option<&str>) {
+    for r in operation_resources_mut(op) {
+        let mut one = vec![r.clone()];
+        if convert_resources_format(&mut one, ResourceFormat::PostReservationRefinement).is_ok() {
+            if let Some(c) = one.pop() {
+                *r = c;
+            }
+        }
+        if let (None, Some(role)) = (&r.allocation_info, role) {
+            r.allocation_info = Some(v1::resource::AllocationInfo {
+                role: Some(role.to_owned()),
+            });
+        }
+    }
+}
+
+/// The allocator's view of an operation (GROW and SHRINK are a DESTROY of the old volume
+/// and a CREATE of the resized one: same resources consumed and produced).
+pub(crate) fn allocator_operations(op: &v1::offer::Operation) -> Vec<AllocOp> {
+    let res = |l: &[v1::Resource]| Resources::from_resources(l);
+    match op.r#type() {
+        OpType::Reserve => op
+            .reserve
+            .as_ref()
+            .map(|r| vec![AllocOp::Reserve(res(&r.resources))])
+            .unwrap_or_default(),
+        OpType::Unreserve => op
+            .unreserve
+            .as_ref()
+            .map(|r| vec![AllocOp::Unreserve(res(&r.resources))])
+            .unwrap_or_default(),
+        OpType::Create => op
+            .create
+            .as_ref()
+            .map(|c| vec![AllocOp::Create(res(&c.volumes))])
+            .unwrap_or_default(),
+        OpType::Destroy => op
+            .destroy
+            .as_ref()
+            .map(|d| vec![AllocOp::Destroy(res(&d.volumes))])
+            .unwrap_or_default(),
+        OpType::GrowVolume => op
+            .grow_volume
+            .as_ref()
+            .map(|g| {
+                let mut grown = g.volume.clone();
+                let add = g.addition.scalar.as_ref().map_or(0.0, |s| s.value);
+                if let Some(s) = grown.scalar.as_mut() {
+                    s.value = round3(s.value + add);
+                }
+                vec![
+                    AllocOp::Destroy(Resources::from(&g.volume)),
+                    AllocOp::Create(Resources::from(&grown)),
+                ]
+            })
+            .unwrap_or_default(),
+        OpType::ShrinkVolume => op
+            .shrink_volume
+            .as_ref()
+            .map(|s| {
+                let mut shrunk = s.volume.clone();
+                if let Some(x) = shrunk.scalar.as_mut() {
+                    x.value = round3(x.value - s.subtract.value);
+                }
+                vec![
+                    AllocOp::Destroy(Resources::from(&s.volume)),
+                    AllocOp::Create(Resources::from(&shrunk)),
+                ]
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Mesos keeps scalars to three decimals.
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn has_capability(agent: &crate::state::Agent, c: AgentCapability) -> bool {
+    agent
+        .capabilities
+        .iter()
+        .any(|x| x.r#type == Some(c as i32))
+}
+
+fn status_event(status: v1::OperationStatus) -> Event {
+    Event {
+        r#type: Some(event::Type::UpdateOperationStatus as i32),
+        update_operation_status: Some(event::UpdateOperationStatus { status }),
+        ..Default::default()
+    }
+}
+
+impl Master {
+    /// Sends OPERATION_ERROR for a dropped operation that asked for feedback (Mesos's
+    /// `drop`): no uuid, so nothing to acknowledge.
+    fn drop_operation(&mut self, fid: &str, op: &v1::offer::Operation, message: String) {
+        tracing::warn!(framework = %fid, "dropping {} operation: {message}",
+            mesos_protos::resources::operation_type_name(op.r#type()));
+        if let Some(id) = &op.id {
+            let status = ops::master_status(
+                OperationState::OperationError,
+                Some(id),
+                None,
+                Some(message),
+            );
+            self.send_event(fid, &status_event(status));
+        }
+    }
+
+    /// One non-launch operation of an ACCEPT on `agent_id`'s offered resources (which it
+    /// reshapes in place on success).
+    pub(super) fn accept_operation(
+        &mut self,
+        ctx: &mut Context<Self>,
+        fid: &str,
+        agent_id: &str,
+        role: &str,
+        mut op: v1::offer::Operation,
+        offered: &mut Resources,
+    ) {
+        let Some(agent) = self.state.agents.registered.get(agent_id) else {
+            self.drop_operation(fid, &op, format!("Agent {agent_id} is not registered"));
+            return;
+        };
+        if op.id.is_some() {
+            for needed in [
+                AgentCapability::ResourceProvider,
+                AgentCapability::AgentOperationFeedback,
+            ] {
+                if !has_capability(agent, needed) {
+                    let message = format!(
+                        "Operation requested feedback, but agent {agent_id} does not have the \
+                         required {} capability",
+                        needed.as_str_name()
+                    );
+                    self.drop_operation(fid, &op, message);
+                    return;
+                }
+            }
+        }
+        normalize_operation(&mut op, Some(role));
+        let Some(fw) = self.state.frameworks.get(fid) else {
+            return;
+        };
+        let cx = OperationContext {
+            agent,
+            framework: Some(fw),
+            principal: fw.info.principal.as_deref(),
+        };
+        if let Err(e) = validate_operation(&op, &cx) {
+            self.drop_operation(fid, &op, e.0);
+            return;
+        }
+        if let Some(id) = &op.id {
+            if self.state.operations.find(fid, &id.value).is_some() {
+                let message = format!("Operation id '{}' is already in use", id.value);
+                self.drop_operation(fid, &op, message);
+                return;
+            }
+        }
+        let after = match offered.apply(&op) {
+            Ok(r) => r,
+            Err(e) => {
+                self.drop_operation(fid, &op, e.to_string());
+                return;
+            }
+        };
+        if let Err(e) = self
+            .allocator
+            .update_allocation(fid, agent_id, &allocator_operations(&op))
+        {
+            self.drop_operation(fid, &op, e.to_string());
+            return;
+        }
+        *offered = after;
+        self.apply_operation(ctx, Some(fid), agent_id, op);
+    }
+
+    /// Applies a validated operation to the master's view of the agent, records it and
+    /// sends it to the agent. The allocator has been updated by the caller.
+    pub(super) fn apply_operation(
+        &mut self,
+        ctx: &mut Context<Self>,
+        fid: Option<&str>,
+        agent_id: &str,
+        op: v1::offer::Operation,
+    ) {
+        let bare = unallocated_operation(&op);
+        if let Some(agent) = self.state.agents.registered.get_mut(agent_id) {
+            match agent.total.apply(&bare) {
+                Ok(total) => agent.total = total,
+                Err(e) => {
+                    tracing::error!(agent = %agent_id, "operation does not apply to the agent's total: {e}")
+                }
+            }
+        }
+        let uuid = ops::new_uuid();
+        let record = ops::new_operation(op, fid, agent_id, uuid.clone());
+        self.state.operations.add(record);
+        let version = self
+            .state
+            .operations
+            .resource_versions
+            .get(agent_id)
+            .cloned()
+            .unwrap_or(v1::Uuid { value: vec![0; 16] });
+        if let Some(pid) = self.agent_links.get(agent_id).map(|l| l.pid.clone()) {
+            ctx.send(
+                &pid,
+                internal::ApplyOperationMessage {
+                    framework_id: fid.map(|f| v1::FrameworkId {
+                        value: f.to_owned(),
+                    }),
+                    operation_info: bare,
+                    operation_uuid: uuid,
+                    resource_version_uuid: internal::ResourceVersionUuid {
+                        resource_provider_id: None,
+                        uuid: version,
+                    },
+                },
+            );
+        }
+    }
+
+    /// `UpdateOperationStatusMessage` from an agent.
+    pub(super) fn operation_status_update(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &Upid,
+        msg: internal::UpdateOperationStatusMessage,
+    ) {
+        let Some(agent_id) = self.agents_by_pid.get(from.as_str()).cloned() else {
+            tracing::warn!(from = %from, "operation status update from an unknown agent; ignored");
+            return;
+        };
+        let uuid = msg
+            .operation_uuid
+            .as_ref()
+            .map(|u| u.value.clone())
+            .unwrap_or_default();
+        let fid = self
+            .state
+            .operations
+            .get(&uuid)
+            .and_then(|o| o.framework_id.as_ref())
+            .map(|f| f.value.clone());
+        let framework_known = fid
+            .as_ref()
+            .is_some_and(|f| self.state.frameworks.contains_key(f));
+        let outcome = self.state.operations.update(
+            &uuid,
+            &msg.status,
+            msg.latest_status.as_ref(),
+            framework_known,
+        );
+        let UpdateOutcome::Recorded { operation, forward } = outcome else {
+            tracing::warn!(agent = %agent_id, "status update for an unknown operation; ignored");
+            return;
+        };
+        match (forward, fid) {
+            (Some(status), Some(fid)) => self.send_event(&fid, &status_event(status)),
+            _ => {
+                // Nobody to acknowledge it: the master does, and forgets a finished one.
+                if let Some(status_uuid) = msg.status.uuid.clone() {
+                    let _ = self.state.operations.acknowledge(&uuid, &status_uuid.value);
+                    ctx.send(
+                        from,
+                        internal::AcknowledgeOperationStatusMessage {
+                            status_uuid,
+                            operation_uuid: operation.uuid.clone(),
+                            resource_provider_id: None,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// ACKNOWLEDGE_OPERATION_STATUS from a framework.
+    pub(super) fn acknowledge_operation_status(
+        &mut self,
+        ctx: &mut Context<Self>,
+        fid: &str,
+        ack: call::AcknowledgeOperationStatus,
+    ) {
+        let Some(op) = self
+            .state
+            .operations
+            .find(fid, &ack.operation_id.value)
+            .cloned()
+        else {
+            tracing::warn!(framework = %fid, operation = %ack.operation_id.value,
+                "acknowledgement for an unknown operation; ignored");
+            return;
+        };
+        let agent_id = op
+            .agent_id
+            .as_ref()
+            .map(|a| a.value.clone())
+            .unwrap_or_default();
+        if self
+            .state
+            .operations
+            .acknowledge(&op.uuid.value, &ack.uuid)
+            .is_none()
+        {
+            tracing::warn!(framework = %fid, operation = %ack.operation_id.value,
+                "acknowledgement for an unknown status; ignored");
+            return;
+        }
+        if let Some(pid) = self.agent_links.get(&agent_id).map(|l| l.pid.clone()) {
+            ctx.send(
+                &pid,
+                internal::AcknowledgeOperationStatusMessage {
+                    status_uuid: v1::Uuid { value: ack.uuid },
+                    operation_uuid: op.uuid,
+                    resource_provider_id: ack.resource_provider_id,
+                },
+            );
+        }
+    }
+
+    /// RECONCILE_OPERATIONS (1.8): answers arrive as UPDATE_OPERATION_STATUS events.
+    pub(super) fn reconcile_operations(&mut self, fid: &str, r: call::ReconcileOperations) {
+        let req: Vec<ReconcileOperation> = r
+            .operations
+            .into_iter()
+            .map(|o| ReconcileOperation {
+                operation_id: o.operation_id.value,
+                agent_id: o.agent_id.map(|a| a.value),
+            })
+            .collect();
+        for status in ops::reconcile(&self.state, &self.state.operations, fid, &req) {
+            self.send_event(fid, &status_event(status));
+        }
+    }
+
+    /// `UpdateSlaveMessage`: the agent's resource version and the operations it knows.
+    /// Operations the agent reports are adopted (after a master failover the master
+    /// learns them here); pending ones the master sent but the agent never saw are
+    /// DROPPED.
+    pub(super) fn update_slave(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        from: &Upid,
+        msg: internal::UpdateSlaveMessage,
+    ) {
+        let agent_id = msg.slave_id.value.clone();
+        if self.agents_by_pid.get(from.as_str()) != Some(&agent_id) {
+            tracing::warn!(from = %from, agent = %agent_id, "UpdateSlaveMessage from an unknown agent; ignored");
+            return;
+        }
+        if let Some(v) = msg.resource_version_uuid.clone() {
+            self.state
+                .operations
+                .resource_versions
+                .insert(agent_id.clone(), v);
+        }
+        let Some(reported) = msg.operations else {
+            return;
+        };
+        let mut seen = std::collections::HashSet::new();
+        for mut op in reported.operations {
+            seen.insert(op.uuid.value.clone());
+            if let Some(known) = self.state.operations.get(&op.uuid.value) {
+                // Keep the master's record (it has the framework's info), but take the
+                // agent's newer statuses.
+                let mut merged = known.clone();
+                merged.latest_status = op.latest_status.clone();
+                for s in &op.statuses {
+                    if !merged
+                        .statuses
+                        .iter()
+                        .any(|m| m.uuid.is_some() && m.uuid == s.uuid)
+                    {
+                        merged.statuses.push(s.clone());
+                    }
+                }
+                self.state.operations.add(merged);
+            } else {
+                op.agent_id = Some(v1::AgentId {
+                    value: agent_id.clone(),
+                });
+                self.state.operations.add(op);
+            }
+        }
+        let dropped: Vec<v1::Operation> = self
+            .state
+            .operations
+            .of_agent(&agent_id)
+            .filter(|o| !seen.contains(&o.uuid.value))
+            .filter(|o| o.latest_status.state() == OperationState::OperationPending)
+            .cloned()
+            .collect();
+        for op in dropped {
+            self.state.operations.remove(&op.uuid.value);
+            let fid = op.framework_id.as_ref().map(|f| f.value.clone());
+            if let (Some(id), Some(fid)) = (op.info.id.as_ref(), fid) {
+                let status = ops::master_status(
+                    OperationState::OperationDropped,
+                    Some(id),
+                    Some(&agent_id),
+                    Some("The agent does not know the operation".into()),
+                );
+                self.send_event(&fid, &status_event(status));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grow_and_shrink_map_to_destroy_then_create() {
+        let vol = v1::Resource {
+            name: "disk".into(),
+            r#type: v1::value::Type::Scalar as i32,
+            scalar: Some(v1::value::Scalar { value: 10.0 }),
+            ..Default::default()
+        };
+        let op = v1::offer::Operation {
+            r#type: Some(OpType::ShrinkVolume as i32),
+            shrink_volume: Some(v1::offer::operation::ShrinkVolume {
+                volume: vol.clone(),
+                subtract: v1::value::Scalar { value: 4.0 },
+            }),
+            ..Default::default()
+        };
+        let a = allocator_operations(&op);
+        assert_eq!(a.len(), 2);
+        match (&a[0], &a[1]) {
+            (AllocOp::Destroy(d), AllocOp::Create(c)) => {
+                assert_eq!(d.disk(), Some(10));
+                assert_eq!(c.disk(), Some(6));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn normalize_sets_allocation_and_post_refinement() {
+        #[allow(deprecated)]
+        let r = v1::Resource {
+            name: "cpus".into(),
+            r#type: v1::value::Type::Scalar as i32,
+            scalar: Some(v1::value::Scalar { value: 1.0 }),
+            role: Some("web".into()),
+            reservation: Some(v1::resource::ReservationInfo {
+                principal: Some("p".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut op = v1::offer::Operation {
+            r#type: Some(OpType::Reserve as i32),
+            reserve: Some(v1::offer::operation::Reserve { resources: vec![r] }),
+            ..Default::default()
+        };
+        normalize_operation(&mut op, Some("web"));
+        let out = &op.reserve.as_ref().unwrap().resources[0];
+        assert_eq!(out.reservations.len(), 1);
+        assert_eq!(out.reservations[0].role(), "web");
+        assert_eq!(out.allocation_info.as_ref().unwrap().role(), "web");
+    }
+}

@@ -1,0 +1,386 @@
+//! Validation of the non-launch offer operations (RESERVE, UNRESERVE, CREATE, DESTROY,
+//! GROW_VOLUME, SHRINK_VOLUME), from a framework's ACCEPT or an operator call, following
+//! Mesos 1.8's `validation::operation` rules. Operations must already be in
+//! post-refinement form; framework operations carry `allocation_info`.
+
+use mesos_protos::resources::{self, Resources};
+use mesos_protos::v1;
+use mesos_protos::v1::agent_info::capability::Type as AgentCapability;
+use mesos_protos::v1::framework_info::capability::Type as FrameworkCapability;
+use mesos_protos::v1::offer::operation::Type as OpType;
+
+use super::resource;
+use super::{Invalid, Result};
+use crate::state::{Agent, Framework};
+
+/// Who asks and where: what operation validation looks at.
+#[derive(Clone, Copy)]
+pub struct OperationContext<'a> {
+    /// The agent the operation is for.
+    pub agent: &'a Agent,
+    /// The framework, for ACCEPT (`None` for operator calls).
+    pub framework: Option<&'a Framework>,
+    /// The principal asking (the framework's or the operator's), if any.
+    pub principal: Option<&'a str>,
+}
+
+fn agent_has(agent: &Agent, c: AgentCapability) -> bool {
+    agent
+        .capabilities
+        .iter()
+        .any(|x| x.r#type == Some(c as i32))
+}
+
+fn show(r: &v1::Resource) -> String {
+    resources::text::DisplayResource(r).to_string()
+}
+
+/// Validates one operation; the first failing rule's text is returned.
+pub fn validate_operation(op: &v1::offer::Operation, cx: &OperationContext<'_>) -> Result {
+    match op.r#type() {
+        OpType::Reserve => {
+            let Some(r) = &op.reserve else {
+                return Err(Invalid::new("Expecting 'reserve' to be present"));
+            };
+            validate_reserve(&r.resources, cx)
+        }
+        OpType::Unreserve => {
+            let Some(u) = &op.unreserve else {
+                return Err(Invalid::new("Expecting 'unreserve' to be present"));
+            };
+            validate_unreserve(&u.resources, cx)
+        }
+        OpType::Create => {
+            let Some(c) = &op.create else {
+                return Err(Invalid::new("Expecting 'create' to be present"));
+            };
+            validate_create(&c.volumes, cx)
+        }
+        OpType::Destroy => {
+            let Some(d) = &op.destroy else {
+                return Err(Invalid::new("Expecting 'destroy' to be present"));
+            };
+            validate_destroy(&d.volumes, cx)
+        }
+        OpType::GrowVolume => {
+            let Some(g) = &op.grow_volume else {
+                return Err(Invalid::new("Expecting 'grow_volume' to be present"));
+            };
+            validate_grow(g, cx)
+        }
+        OpType::ShrinkVolume => {
+            let Some(s) = &op.shrink_volume else {
+                return Err(Invalid::new("Expecting 'shrink_volume' to be present"));
+            };
+            validate_shrink(s, cx)
+        }
+        other => Err(Invalid::new(format!(
+            "Operation type {} is not supported on agent default resources",
+            resources::operation_type_name(other)
+        ))),
+    }
+}
+
+/// For frameworks, resources must be allocated to one of the framework's roles.
+fn allocated_role<'a>(
+    r: &'a v1::Resource,
+    cx: &OperationContext<'_>,
+    what: &str,
+) -> Result<Option<&'a str>> {
+    let Some(fw) = cx.framework else {
+        return Ok(None);
+    };
+    let Some(role) = r.allocation_info.as_ref().and_then(|a| a.role.as_deref()) else {
+        return Err(Invalid::new(format!(
+            "A {what} operation was attempted on resource {} which is not allocated to a role",
+            show(r)
+        )));
+    };
+    if !fw.roles().iter().any(|x| x == role) {
+        return Err(Invalid::new(format!(
+            "A {what} operation was attempted for a resource allocated to role '{role}', but the \
+             framework only has roles '{}'",
+            fw.roles().join(",")
+        )));
+    }
+    Ok(Some(role))
+}
+
+fn validate_reserve(list: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
+    resource::validate(list)?;
+    for r in list {
+        if !resources::is_dynamically_reserved(r) {
+            return Err(Invalid::new(format!(
+                "Resource {} is not dynamically reserved",
+                show(r)
+            )));
+        }
+        if resources::is_persistent_volume(r) {
+            return Err(Invalid::new(format!(
+                "A persistent volume {} must already be reserved",
+                show(r)
+            )));
+        }
+        let layer = r.reservations.last();
+        let reserve_role = resources::reservation_role(r).unwrap_or("*");
+        if let Some(alloc) = allocated_role(r, cx, "reserve")? {
+            if alloc != reserve_role {
+                return Err(Invalid::new(format!(
+                    "A reserve operation was attempted for a resource with role '{reserve_role}', \
+                     but the resource was allocated to role '{alloc}'"
+                )));
+            }
+        }
+        let reserved_by = layer.and_then(|l| l.principal.as_deref());
+        if let Some(p) = cx.principal {
+            match reserved_by {
+                None => {
+                    return Err(Invalid::new(format!(
+                        "A reserve operation was attempted by principal '{p}', which does not \
+                         match a reserved resource in the request with no principal"
+                    )))
+                }
+                Some(q) if q != p => {
+                    return Err(Invalid::new(format!(
+                        "A reserve operation was attempted by principal '{p}', which does not \
+                         match a reserved resource in the request with principal '{q}'"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if r.reservations.len() > 1 {
+            if !agent_has(cx.agent, AgentCapability::ReservationRefinement) {
+                return Err(Invalid::new(format!(
+                    "Resource {} with reservation refinement cannot be reserved on an agent \
+                     without the RESERVATION_REFINEMENT capability",
+                    show(r)
+                )));
+            }
+            if let Some(fw) = cx.framework {
+                if !fw.has_capability(FrameworkCapability::ReservationRefinement) {
+                    return Err(Invalid::new(format!(
+                        "Resource {} with reservation refinement requires the framework to have \
+                         the RESERVATION_REFINEMENT capability",
+                        show(r)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_unreserve(list: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
+    resource::validate(list)?;
+    for r in list {
+        if !resources::is_dynamically_reserved(r) {
+            return Err(Invalid::new(format!(
+                "Resource {} is not dynamically reserved",
+                show(r)
+            )));
+        }
+        if resources::is_persistent_volume(r) {
+            return Err(Invalid::new(format!(
+                "A dynamically reserved persistent volume {} cannot be unreserved",
+                show(r)
+            )));
+        }
+        allocated_role(r, cx, "unreserve")?;
+    }
+    Ok(())
+}
+
+/// Rules every persistent volume of CREATE/DESTROY/GROW/SHRINK follows.
+fn persistent_volume(v: &v1::Resource) -> Result {
+    let Some(disk) = &v.disk else {
+        return Err(Invalid::new(format!(
+            "Resource {} does not have DiskInfo",
+            show(v)
+        )));
+    };
+    let Some(p) = &disk.persistence else {
+        return Err(Invalid::new("'persistence' is not set in DiskInfo"));
+    };
+    let Some(volume) = &disk.volume else {
+        return Err(Invalid::new(
+            "Expecting 'volume' to be set for persistent volume",
+        ));
+    };
+    if volume.host_path.is_some() {
+        return Err(Invalid::new(
+            "Expecting 'host_path' to be unset for persistent volume",
+        ));
+    }
+    if p.id.is_empty() || p.id == "." || p.id == ".." || p.id.contains('/') || p.id.contains('\0') {
+        return Err(Invalid::new(format!(
+            "Invalid persistence ID for persistent volume: '{}' is not a valid ID",
+            p.id
+        )));
+    }
+    if volume.container_path.is_empty() || volume.container_path.starts_with('/') {
+        return Err(Invalid::new(format!(
+            "Container path '{}' of persistent volume must be a relative path",
+            volume.container_path
+        )));
+    }
+    if resources::is_unreserved(v) {
+        return Err(Invalid::new(
+            "Persistent volumes cannot be created from unreserved resources.",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_create(volumes: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
+    resource::validate(volumes)?;
+    for v in volumes {
+        persistent_volume(v)?;
+        allocated_role(v, cx, "create")?;
+        let p = v.disk.as_ref().and_then(|d| d.persistence.as_ref());
+        if let (Some(me), Some(theirs)) = (cx.principal, p.and_then(|p| p.principal.as_deref())) {
+            if me != theirs {
+                return Err(Invalid::new(format!(
+                    "Create from principal '{me}' denied: the persistent volume has principal \
+                     '{theirs}'"
+                )));
+            }
+        }
+        if v.shared.is_some() {
+            if let Some(fw) = cx.framework {
+                if !fw.has_capability(FrameworkCapability::SharedResources) {
+                    return Err(Invalid::new(
+                        "Create for shared volume requires the framework to have the \
+                         SHARED_RESOURCES capability",
+                    ));
+                }
+            }
+        }
+    }
+    // Persistence ids are unique per role on the agent, counting existing volumes.
+    let mut all = cx.agent.total.persistent_volumes();
+    all.unallocate();
+    let mut new = Resources::from_resources(volumes);
+    new.unallocate();
+    resource::unique_persistence_ids(&new)?;
+    for v in new.iter() {
+        let id = v
+            .disk()
+            .and_then(|d| d.persistence.as_ref())
+            .map(|p| p.id.as_str());
+        let role = v.reservation_role();
+        let clash = all.iter().any(|e| {
+            e.reservation_role() == role
+                && e.disk()
+                    .and_then(|d| d.persistence.as_ref())
+                    .map(|p| p.id.as_str())
+                    == id
+        });
+        if clash {
+            return Err(Invalid::new(format!(
+                "Persistence ID '{}' is already in use",
+                id.unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Resources of all tasks and executors on the agent, without allocation info.
+fn used_on_agent(agent: &Agent) -> Resources {
+    let mut used = agent.used_total();
+    used.unallocate();
+    used
+}
+
+fn validate_destroy(volumes: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
+    resource::validate(volumes)?;
+    for v in volumes {
+        persistent_volume(v)?;
+        allocated_role(v, cx, "destroy")?;
+    }
+    let mut wanted = Resources::from_resources(volumes);
+    wanted.unallocate();
+    if !cx.agent.total.contains(&wanted) {
+        return Err(Invalid::new("Persistent volumes not found"));
+    }
+    let used = used_on_agent(cx.agent);
+    for v in wanted.iter() {
+        if used.contains_resource(&v.to_proto()) {
+            return Err(Invalid::new("Persistent volumes in use"));
+        }
+    }
+    Ok(())
+}
+
+fn resize_capable(cx: &OperationContext<'_>, what: &str) -> Result {
+    if !agent_has(cx.agent, AgentCapability::ResizeVolume) {
+        return Err(Invalid::new(format!(
+            "Volume cannot be {what} on an agent without the RESIZE_VOLUME capability"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_grow(g: &v1::offer::operation::GrowVolume, cx: &OperationContext<'_>) -> Result {
+    resource::validate(&[g.volume.clone(), g.addition.clone()])?;
+    persistent_volume(&g.volume)?;
+    allocated_role(&g.volume, cx, "grow volume")?;
+    resize_capable(cx, "grown")?;
+    if g.volume.shared.is_some() {
+        return Err(Invalid::new(
+            "Growing a shared persistent volume is not supported",
+        ));
+    }
+    if g.addition.scalar.as_ref().is_none_or(|s| s.value <= 0.0) {
+        return Err(Invalid::new(
+            "The addition of GROW_VOLUME must be a positive scalar",
+        ));
+    }
+    let mut base = resources::strip_volume(&g.volume);
+    base.scalar.clone_from(&g.addition.scalar);
+    if Resources::from(&base) != Resources::from(&g.addition) {
+        return Err(Invalid::new(format!(
+            "The addition {} is not compatible with the volume {}",
+            show(&g.addition),
+            show(&g.volume)
+        )));
+    }
+    Ok(())
+}
+
+fn validate_shrink(s: &v1::offer::operation::ShrinkVolume, cx: &OperationContext<'_>) -> Result {
+    resource::validate(std::slice::from_ref(&s.volume))?;
+    persistent_volume(&s.volume)?;
+    allocated_role(&s.volume, cx, "shrink volume")?;
+    resize_capable(cx, "shrunk")?;
+    if s.volume.shared.is_some() {
+        return Err(Invalid::new(
+            "Shrinking a shared persistent volume is not supported",
+        ));
+    }
+    let mounted = s
+        .volume
+        .disk
+        .as_ref()
+        .and_then(|d| d.source.as_ref())
+        .is_some_and(|src| src.r#type() == v1::resource::disk_info::source::Type::Mount);
+    if mounted {
+        return Err(Invalid::new(
+            "Shrinking a volume on a MOUNT disk is not supported",
+        ));
+    }
+    let size = s.volume.scalar.as_ref().map_or(0.0, |x| x.value);
+    if s.subtract.value <= 0.0 {
+        return Err(Invalid::new(
+            "The subtract of SHRINK_VOLUME must be a positive scalar",
+        ));
+    }
+    if s.subtract.value >= size {
+        return Err(Invalid::new(format!(
+            "The volume of size {size} cannot be shrunk by {}",
+            s.subtract.value
+        )));
+    }
+    Ok(())
+}

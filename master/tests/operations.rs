@@ -1,0 +1,827 @@
+//! Offer operations with feedback against a real master over real HTTP, with a fake
+//! agent that speaks the internal operation messages: RESERVE / UNRESERVE / CREATE /
+//! DESTROY / GROW_VOLUME / SHRINK_VOLUME through ACCEPT, UPDATE_OPERATION_STATUS and
+//! ACKNOWLEDGE_OPERATION_STATUS, retried updates, operations without id, invalid ones,
+//! RECONCILE_OPERATIONS, GET_OPERATIONS, the operator endpoints and a master restart.
+
+#[path = "master_support/cluster.rs"]
+mod cluster;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use cluster::*;
+use libprocess::{Clock, Context, Handlers, Network, Process, Runtime, Upid};
+use mesos_protos::mesos::internal;
+use mesos_protos::resources::Resources;
+use mesos_protos::v1;
+use serde_json::{json, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// What the fake agent knows and saw; shared with the test.
+#[derive(Default, Debug)]
+struct AgentLog {
+    id: Option<String>,
+    total: Resources,
+    applied: Vec<internal::ApplyOperationMessage>,
+    acks: Vec<internal::AcknowledgeOperationStatusMessage>,
+    /// Status updates sent and not yet acknowledged.
+    unacked: Vec<internal::UpdateOperationStatusMessage>,
+    /// Operations finished here, reported on re-registration.
+    operations: Vec<v1::Operation>,
+}
+
+struct OpsAgent {
+    master: Upid,
+    info: v1::AgentInfo,
+    reregister_as: Option<String>,
+    log: Arc<Mutex<AgentLog>>,
+}
+
+fn capabilities() -> Vec<v1::agent_info::Capability> {
+    use v1::agent_info::capability::Type;
+    [
+        Type::MultiRole,
+        Type::HierarchicalRole,
+        Type::ReservationRefinement,
+        Type::ResourceProvider,
+        Type::ResizeVolume,
+        Type::AgentOperationFeedback,
+    ]
+    .into_iter()
+    .map(|t| v1::agent_info::Capability {
+        r#type: Some(t as i32),
+    })
+    .collect()
+}
+
+impl OpsAgent {
+    fn checkpointed(&self) -> Vec<v1::Resource> {
+        let log = self.log.lock().unwrap();
+        log.total
+            .filter(|r| r.is_dynamically_reserved() || r.is_persistent_volume())
+            .to_vec()
+    }
+
+    fn send_update_slave(&self, ctx: &mut Context<Self>) {
+        let log = self.log.lock().unwrap();
+        let Some(id) = log.id.clone() else { return };
+        ctx.send(
+            &self.master,
+            internal::UpdateSlaveMessage {
+                slave_id: v1::AgentId { value: id },
+                operations: Some(internal::update_slave_message::Operations {
+                    operations: log.operations.clone(),
+                }),
+                resource_version_uuid: Some(v1::Uuid { value: vec![7; 16] }),
+                ..Default::default()
+            },
+        );
+    }
+}
+
+impl Process for OpsAgent {
+    fn handlers(h: &mut Handlers<Self>) {
+        h.on::<internal::SlaveRegisteredMessage>(|a, ctx, _, m| {
+            a.log.lock().unwrap().id = Some(m.slave_id.value);
+            a.send_update_slave(ctx);
+        });
+        h.on::<internal::SlaveReregisteredMessage>(|a, ctx, _, m| {
+            a.log.lock().unwrap().id = Some(m.slave_id.value);
+            a.send_update_slave(ctx);
+        });
+        h.on::<internal::PingSlaveMessage>(|_, ctx, from, _| {
+            ctx.send(from, internal::PongSlaveMessage {});
+        });
+        h.on::<internal::ApplyOperationMessage>(|a, ctx, from, m| {
+            let mut log = a.log.lock().unwrap();
+            let (state, message) = match log.total.apply(&m.operation_info) {
+                Ok(t) => {
+                    log.total = t;
+                    (v1::OperationState::OperationFinished, None)
+                }
+                Err(e) => (v1::OperationState::OperationFailed, Some(e.to_string())),
+            };
+            let status = v1::OperationStatus {
+                operation_id: m.operation_info.id.clone(),
+                state: state as i32,
+                message,
+                uuid: Some(v1::Uuid {
+                    value: uuid::Uuid::new_v4().as_bytes().to_vec(),
+                }),
+                agent_id: log.id.clone().map(|value| v1::AgentId { value }),
+                ..Default::default()
+            };
+            let update = internal::UpdateOperationStatusMessage {
+                framework_id: m.framework_id.clone(),
+                slave_id: log.id.clone().map(|value| v1::AgentId { value }),
+                status: status.clone(),
+                latest_status: Some(status.clone()),
+                operation_uuid: Some(m.operation_uuid.clone()),
+            };
+            let agent_id = log.id.clone().map(|value| v1::AgentId { value });
+            log.operations.push(v1::Operation {
+                framework_id: m.framework_id.clone(),
+                agent_id,
+                info: m.operation_info.clone(),
+                latest_status: status.clone(),
+                statuses: vec![status],
+                uuid: m.operation_uuid.clone(),
+            });
+            log.applied.push(m);
+            log.unacked.push(update.clone());
+            drop(log);
+            ctx.send(from, update);
+        });
+        h.on::<internal::AcknowledgeOperationStatusMessage>(|a, _, _, m| {
+            let mut log = a.log.lock().unwrap();
+            log.unacked.retain(|u| {
+                u.status.uuid.as_ref() != Some(&m.status_uuid)
+                    || u.operation_uuid.as_ref() != Some(&m.operation_uuid)
+            });
+            log.operations.retain(|o| o.uuid != m.operation_uuid);
+            log.acks.push(m);
+        });
+    }
+
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.link(&self.master);
+        match &self.reregister_as {
+            None => ctx.send(
+                &self.master,
+                internal::RegisterSlaveMessage {
+                    slave: self.info.clone(),
+                    version: Some("1.8.0".into()),
+                    agent_capabilities: capabilities(),
+                    ..Default::default()
+                },
+            ),
+            Some(id) => {
+                let mut info = self.info.clone();
+                info.id = Some(v1::AgentId { value: id.clone() });
+                ctx.send(
+                    &self.master,
+                    internal::ReregisterSlaveMessage {
+                        slave: info,
+                        version: Some("1.8.0".into()),
+                        agent_capabilities: capabilities(),
+                        checkpointed_resources: self.checkpointed(),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+    }
+}
+
+struct Agent {
+    runtime: Runtime,
+    log: Arc<Mutex<AgentLog>>,
+    pid: libprocess::Pid<OpsAgent>,
+    master: Upid,
+}
+
+const AGENT_RESOURCES: &str = "cpus:4;mem:1024;disk:1000;ports:[31000-32000]";
+
+impl Agent {
+    fn start(net: &Network, clock: &Clock, master: &Upid, log: Arc<Mutex<AgentLog>>) -> Agent {
+        let runtime = Runtime::builder()
+            .network(net)
+            .clock(clock.clone())
+            .metrics_process(false)
+            .start()
+            .expect("agent runtime");
+        let reregister_as = log.lock().unwrap().id.clone();
+        let resources = mesos_protos::resources::from_string(AGENT_RESOURCES, "*").unwrap();
+        {
+            let mut l = log.lock().unwrap();
+            if l.total.is_empty() {
+                l.total = Resources::from(resources.clone());
+            }
+        }
+        let agent = OpsAgent {
+            master: master.clone(),
+            info: v1::AgentInfo {
+                hostname: "agent-host".into(),
+                resources,
+                port: Some(5051),
+                ..Default::default()
+            },
+            reregister_as,
+            log: log.clone(),
+        };
+        let pid = runtime.spawn("slave(1)", agent).expect("spawn agent");
+        Agent {
+            runtime,
+            log,
+            pid,
+            master: master.clone(),
+        }
+    }
+
+    fn id(&self) -> String {
+        self.log.lock().unwrap().id.clone().expect("registered")
+    }
+
+    /// Re-sends every unacknowledged update, as the agent's retry timer would.
+    fn retry(&self) {
+        let master = self.master.clone();
+        let log = self.log.clone();
+        libprocess::block_on(self.pid.dispatch(move |_, ctx| {
+            let pending = log.lock().unwrap().unacked.clone();
+            for u in pending {
+                ctx.send(&master, u);
+            }
+        }))
+        .unwrap();
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    net: Network,
+    clock: Clock,
+    master: TestMaster,
+    agent: Agent,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let agent = Agent::start(&net, &clock, &master.upid(), Arc::default());
+    clock.settle_blocking();
+    assert!(agent.log.lock().unwrap().id.is_some(), "agent registered");
+    Setup {
+        _dir: dir,
+        net,
+        clock,
+        master,
+        agent,
+    }
+}
+
+/// A subscribed framework in role `web` with principal `ops`.
+struct Framework {
+    sub: Subscription,
+    id: String,
+    stream: String,
+}
+
+fn subscribe(s: &Setup) -> Framework {
+    let body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+        "user": "root", "name": "ops", "roles": ["web"], "principal": "ops",
+        "capabilities": [{"type": "MULTI_ROLE"}, {"type": "RESERVATION_REFINEMENT"}]
+    }}});
+    let mut sub = Subscription::open(s.master.addr(), &body);
+    assert_eq!(sub.status, 200);
+    let e = sub.next_of("SUBSCRIBED");
+    let id = e["subscribed"]["framework_id"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stream = sub.stream_id();
+    Framework { sub, id, stream }
+}
+
+impl Framework {
+    /// Advances the clock until an offer arrives; returns (offer id, agent id, offer).
+    fn offer(&mut self, s: &Setup) -> (String, String, Value) {
+        s.clock.advance(Duration::from_secs(6));
+        s.clock.settle_blocking();
+        let e = self.sub.next_of("OFFERS");
+        let o = e["offers"]["offers"][0].clone();
+        (
+            o["id"]["value"].as_str().unwrap().to_owned(),
+            o["agent_id"]["value"].as_str().unwrap().to_owned(),
+            o,
+        )
+    }
+
+    fn call(&self, s: &Setup, body: Value) {
+        let r = call(s.master.addr(), &self.stream, &body);
+        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+        s.clock.settle_blocking();
+    }
+
+    fn accept(&self, s: &Setup, offer_id: &str, operations: Value) {
+        self.call(
+            s,
+            json!({"framework_id": {"value": self.id}, "type": "ACCEPT", "accept": {
+                "offer_ids": [{"value": offer_id}], "operations": operations,
+                "filters": {"refuse_seconds": 0}}}),
+        );
+    }
+
+    fn ack(&self, s: &Setup, status: &Value) {
+        self.call(
+            s,
+            json!({"framework_id": {"value": self.id}, "type": "ACKNOWLEDGE_OPERATION_STATUS",
+                "acknowledge_operation_status": {
+                    "agent_id": status["agent_id"],
+                    "uuid": status["uuid"]["value"],
+                    "operation_id": status["operation_id"]}}),
+        );
+    }
+
+    fn reconcile(&self, s: &Setup, ops: Value) {
+        self.call(
+            s,
+            json!({"framework_id": {"value": self.id}, "type": "RECONCILE_OPERATIONS",
+                "reconcile_operations": {"operations": ops}}),
+        );
+    }
+
+    fn next_status(&mut self) -> Value {
+        self.sub.next_of("UPDATE_OPERATION_STATUS")["update_operation_status"]["status"].clone()
+    }
+}
+
+fn scalar(name: &str, v: f64) -> Value {
+    json!({"name": name, "type": "SCALAR", "scalar": {"value": v},
+           "allocation_info": {"role": "web"}})
+}
+
+fn reserved(name: &str, v: f64) -> Value {
+    let mut r = scalar(name, v);
+    r["reservations"] = json!([{"type": "DYNAMIC", "role": "web", "principal": "ops"}]);
+    r
+}
+
+fn volume(v: f64, id: &str) -> Value {
+    let mut r = reserved("disk", v);
+    r["disk"] = json!({"persistence": {"id": id, "principal": "ops"},
+                       "volume": {"container_path": "data", "mode": "RW"}});
+    r
+}
+
+fn state(s: &Setup) -> Value {
+    http(s.master.addr(), "GET", "/state", &[], b"").json()
+}
+
+fn reserved_in_state(s: &Setup, name: &str) -> f64 {
+    state(s)["slaves"][0]["reserved_resources"]["web"][name]
+        .as_f64()
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn reserve_feedback_ack_and_state() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, agent, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "r1"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    // The agent got the operation without allocation info, with a uuid.
+    let applied = s.agent.log.lock().unwrap().applied.clone();
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0].framework_id.as_ref().unwrap().value, fw.id);
+    assert_eq!(applied[0].operation_uuid.value.len(), 16);
+    assert!(applied[0]
+        .operation_info
+        .reserve
+        .as_ref()
+        .unwrap()
+        .resources[0]
+        .allocation_info
+        .is_none());
+    // No PENDING event: the first status is the agent's FINISHED, with a uuid to ack.
+    let status = fw.next_status();
+    assert_eq!(status["state"], "OPERATION_FINISHED");
+    assert_eq!(status["operation_id"]["value"], "r1");
+    assert_eq!(status["agent_id"]["value"], agent.as_str());
+    assert!(status["uuid"]["value"].is_string());
+    assert_eq!(reserved_in_state(&s, "cpus"), 1.0);
+    // GET_OPERATIONS lists it until acknowledged.
+    let r = http(
+        s.master.addr(),
+        "POST",
+        "/api/v1",
+        &[("Content-Type", "application/json")],
+        br#"{"type":"GET_OPERATIONS"}"#,
+    );
+    assert_eq!(r.status, 200);
+    let listed = r.json()["get_operations"]["operations"].clone();
+    assert_eq!(listed[0]["info"]["id"]["value"], "r1");
+    assert_eq!(listed[0]["latest_status"]["state"], "OPERATION_FINISHED");
+    fw.ack(&s, &status);
+    let acks = s.agent.log.lock().unwrap().acks.clone();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        B64.encode(&acks[0].status_uuid.value),
+        status["uuid"]["value"].as_str().unwrap()
+    );
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    // The reserved cpus come back in the next offer, reserved to web.
+    let (_, _, o) = fw.offer(&s);
+    let reserved_cpus = o["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "cpus" && r["reservations"][0]["role"] == "web");
+    assert!(reserved_cpus, "{o}");
+    s.master.stop();
+}
+
+#[test]
+fn volume_lifecycle_with_feedback() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([
+            {"type": "RESERVE", "id": {"value": "res"},
+             "reserve": {"resources": [reserved("disk", 500.0)]}},
+            {"type": "CREATE", "id": {"value": "create"},
+             "create": {"volumes": [volume(200.0, "v1")]}}
+        ]),
+    );
+    for want in ["res", "create"] {
+        let st = fw.next_status();
+        assert_eq!(st["operation_id"]["value"], want);
+        assert_eq!(st["state"], "OPERATION_FINISHED");
+        fw.ack(&s, &st);
+    }
+    let vols = |s: &Setup| {
+        let mut v = s.master.with(|m| {
+            m.state()
+                .agents
+                .registered
+                .values()
+                .next()
+                .unwrap()
+                .total
+                .persistent_volumes()
+        });
+        v.unallocate();
+        v
+    };
+    assert_eq!(vols(&s).disk(), Some(200));
+    // Grow by 100, shrink by 50, then destroy and unreserve: each finishes.
+    let steps = [
+        (
+            "grow",
+            json!({"type": "GROW_VOLUME", "id": {"value": "grow"},
+            "grow_volume": {"volume": volume(200.0, "v1"), "addition": reserved("disk", 100.0)}}),
+            300,
+        ),
+        (
+            "shrink",
+            json!({"type": "SHRINK_VOLUME", "id": {"value": "shrink"},
+            "shrink_volume": {"volume": volume(300.0, "v1"), "subtract": {"value": 50.0}}}),
+            250,
+        ),
+        (
+            "destroy",
+            json!({"type": "DESTROY", "id": {"value": "destroy"},
+            "destroy": {"volumes": [volume(250.0, "v1")]}}),
+            0,
+        ),
+        (
+            "unreserve",
+            json!({"type": "UNRESERVE", "id": {"value": "unreserve"},
+            "unreserve": {"resources": [reserved("disk", 500.0)]}}),
+            0,
+        ),
+    ];
+    for (id, op, size) in steps {
+        let (offer, _, _) = fw.offer(&s);
+        fw.accept(&s, &offer, json!([op]));
+        let st = fw.next_status();
+        assert_eq!(st["operation_id"]["value"], id);
+        assert_eq!(st["state"], "OPERATION_FINISHED", "{st}");
+        fw.ack(&s, &st);
+        assert_eq!(vols(&s).disk().unwrap_or(0), size, "after {id}");
+    }
+    assert_eq!(reserved_in_state(&s, "disk"), 0.0);
+    // The agent's own total agrees with the master's.
+    let agent_total = s.agent.log.lock().unwrap().total.clone();
+    assert_eq!(
+        agent_total,
+        "cpus:4;mem:1024;disk:1000;ports:[31000-32000]"
+            .parse()
+            .unwrap()
+    );
+    s.master.stop();
+}
+
+#[test]
+fn unacknowledged_update_is_forwarded_again() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "r"},
+                "reserve": {"resources": [reserved("mem", 64.0)]}}]),
+    );
+    let first = fw.next_status();
+    // The framework does not acknowledge; the agent's retry reaches it again.
+    s.agent.retry();
+    s.clock.settle_blocking();
+    let again = fw.next_status();
+    assert_eq!(again["uuid"], first["uuid"]);
+    assert_eq!(again["state"], "OPERATION_FINISHED");
+    assert!(s.agent.log.lock().unwrap().acks.is_empty());
+    // The retry is not recorded twice.
+    let statuses = s
+        .master
+        .with(|m| m.state().operations.iter().next().unwrap().statuses.len());
+    assert_eq!(statuses, 1);
+    fw.ack(&s, &again);
+    assert_eq!(s.agent.log.lock().unwrap().acks.len(), 1);
+    assert!(s.agent.log.lock().unwrap().unacked.is_empty());
+    s.master.stop();
+}
+
+#[test]
+fn operation_without_id_gets_no_events() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "reserve": {"resources": [reserved("cpus", 2.0)]}}]),
+    );
+    // The master acknowledged the agent's update itself and forgot the operation.
+    assert_eq!(s.agent.log.lock().unwrap().acks.len(), 1);
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    assert_eq!(reserved_in_state(&s, "cpus"), 2.0);
+    // The first operation event the framework sees is the answer to this reconcile.
+    fw.reconcile(&s, json!([{"operation_id": {"value": "marker"}}]));
+    let st = fw.next_status();
+    assert_eq!(st["operation_id"]["value"], "marker");
+    assert_eq!(st["state"], "OPERATION_UNKNOWN");
+    assert!(st.get("uuid").is_none());
+    s.master.stop();
+}
+
+#[test]
+fn invalid_operations_answer_operation_error() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([
+            // Not reserved at all.
+            {"type": "RESERVE", "id": {"value": "bad1"},
+             "reserve": {"resources": [scalar("cpus", 1.0)]}},
+            // More than offered.
+            {"type": "RESERVE", "id": {"value": "bad2"},
+             "reserve": {"resources": [reserved("cpus", 64.0)]}},
+            // A volume with an absolute container path.
+            {"type": "CREATE", "id": {"value": "bad3"},
+             "create": {"volumes": [{
+                "name": "disk", "type": "SCALAR", "scalar": {"value": 1},
+                "allocation_info": {"role": "web"},
+                "reservations": [{"type": "DYNAMIC", "role": "web", "principal": "ops"}],
+                "disk": {"persistence": {"id": "x", "principal": "ops"},
+                         "volume": {"container_path": "/abs", "mode": "RW"}}}]}},
+            // Destroying a volume that does not exist.
+            {"type": "DESTROY", "id": {"value": "bad4"},
+             "destroy": {"volumes": [volume(10.0, "nope")]}}
+        ]),
+    );
+    let mut messages = Vec::new();
+    for want in ["bad1", "bad2", "bad3", "bad4"] {
+        let st = fw.next_status();
+        assert_eq!(st["operation_id"]["value"], want);
+        assert_eq!(st["state"], "OPERATION_ERROR");
+        assert!(st.get("uuid").is_none(), "errors are not acknowledged");
+        messages.push(st["message"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        messages[0].contains("is not dynamically reserved"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[1].contains("does not contain"), "{}", messages[1]);
+    assert!(messages[2].contains("relative"), "{}", messages[2]);
+    assert!(messages[3].contains("not found"), "{}", messages[3]);
+    assert!(s.agent.log.lock().unwrap().applied.is_empty());
+    s.master.stop();
+}
+
+#[test]
+fn reconcile_operations_answers() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, agent, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "known"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    let done = fw.next_status();
+    // Explicit: the known one answers its latest state (no uuid); others by agent.
+    fw.reconcile(
+        &s,
+        json!([
+            {"operation_id": {"value": "known"}, "agent_id": {"value": agent}},
+            {"operation_id": {"value": "unknown"}, "agent_id": {"value": agent}},
+            {"operation_id": {"value": "elsewhere"}, "agent_id": {"value": "no-such-agent"}}
+        ]),
+    );
+    let got: Vec<Value> = (0..3).map(|_| fw.next_status()).collect();
+    assert_eq!(got[0]["state"], "OPERATION_FINISHED");
+    assert!(got[0].get("uuid").is_none());
+    assert_eq!(got[1]["state"], "OPERATION_UNKNOWN");
+    assert_eq!(got[2]["state"], "OPERATION_UNKNOWN");
+    // Implicit: every operation of the framework.
+    fw.reconcile(&s, json!([]));
+    let st = fw.next_status();
+    assert_eq!(st["operation_id"]["value"], "known");
+    fw.ack(&s, &done);
+    s.master.stop();
+}
+
+fn api(s: &Setup, body: Value) -> HttpResponse {
+    http(
+        s.master.addr(),
+        "POST",
+        "/api/v1",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+}
+
+fn operator_reserved(name: &str, v: f64) -> Value {
+    json!({"name": name, "type": "SCALAR", "scalar": {"value": v},
+           "reservations": [{"type": "DYNAMIC", "role": "db", "principal": "admin"}]})
+}
+
+#[test]
+fn operator_endpoints() {
+    let s = setup();
+    let agent = s.agent.id();
+    // Unknown agent: 400. Invalid (not reserved): 400. Too much: 409.
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": "nope"}, "resources": [operator_reserved("cpus", 1.0)]}}),
+    );
+    assert_eq!(r.status, 400);
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": agent},
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}}]}}),
+    );
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": agent}, "resources": [operator_reserved("cpus", 100.0)]}}),
+    );
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    // A framework holds an offer for everything: the operator's reserve rescinds it.
+    let mut fw = subscribe(&s);
+    let _ = fw.offer(&s);
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": agent},
+        "resources": [operator_reserved("cpus", 1.0), operator_reserved("disk", 300.0)]}}),
+    );
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    fw.sub.next_of("RESCIND");
+    let st = state(&s);
+    assert_eq!(st["slaves"][0]["reserved_resources"]["db"]["cpus"], 1.0);
+    // The master acknowledged the agent's update (no framework to do it).
+    assert_eq!(s.agent.log.lock().unwrap().acks.len(), 1);
+    // Legacy /create-volumes and /destroy-volumes (form-encoded).
+    let vol = json!([{"name": "disk", "type": "SCALAR", "scalar": {"value": 100},
+        "reservations": [{"type": "DYNAMIC", "role": "db", "principal": "admin"}],
+        "disk": {"persistence": {"id": "dbvol", "principal": "admin"},
+                 "volume": {"container_path": "pg", "mode": "RW"}}}]);
+    let form = |field: &str, v: &Value| {
+        format!("slaveId={agent}&{field}={}", percent_encode(&v.to_string()))
+    };
+    let post = |path: &str, body: String| {
+        http(
+            s.master.addr(),
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    };
+    let r = post("/create-volumes", form("volumes", &vol));
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    let full = http(s.master.addr(), "GET", "/slaves", &[], b"").json();
+    let has_volume = full["slaves"][0]["reserved_resources_full"]["db"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["disk"]["persistence"]["id"] == "dbvol");
+    assert!(has_volume, "{full}");
+    // Creating the same volume again: not valid (id in use).
+    let r = post("/create-volumes", form("volumes", &vol));
+    assert_eq!(r.status, 400);
+    let r = post("/destroy-volumes", form("volumes", &vol));
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    let r = post(
+        "/unreserve",
+        form("resources", &json!([operator_reserved("cpus", 1.0)])),
+    );
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    let st = state(&s);
+    assert!(st["slaves"][0]["reserved_resources"]["db"]["cpus"]
+        .as_f64()
+        .is_none_or(|c| c == 0.0));
+    assert_eq!(st["slaves"][0]["reserved_resources"]["db"]["disk"], 300.0);
+    let r = post("/reserve", "slaveId=x".into());
+    assert_eq!(r.status, 400);
+    s.master.stop();
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn reservations_and_volumes_survive_a_master_restart() {
+    let s = setup();
+    let agent = s.agent.id();
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": agent}, "resources": [operator_reserved("disk", 400.0)]}}),
+    );
+    assert_eq!(r.status, 202);
+    s.clock.settle_blocking();
+    let mut vol = operator_reserved("disk", 150.0);
+    vol["disk"] = json!({"persistence": {"id": "keep", "principal": "admin"},
+                         "volume": {"container_path": "keep", "mode": "RW"}});
+    let r = api(
+        &s,
+        json!({"type": "CREATE_VOLUMES", "create_volumes": {
+        "agent_id": {"value": agent}, "volumes": [vol]}}),
+    );
+    assert_eq!(r.status, 202);
+    s.clock.settle_blocking();
+    // Restart the master on the same work dir; the agent re-registers with its
+    // checkpointed resources.
+    let Setup {
+        _dir,
+        net,
+        clock,
+        master,
+        agent: old_agent,
+    } = s;
+    let log = old_agent.log.clone();
+    master.stop();
+    old_agent.runtime.shutdown_blocking();
+    let master = TestMaster::start(&net, &clock, _dir.path(), &[]);
+    let agent2 = Agent::start(&net, &clock, &master.upid(), log);
+    clock.settle_blocking();
+    assert_eq!(agent2.id(), agent);
+    let st = http(master.addr(), "GET", "/state", &[], b"").json();
+    let slave = &st["slaves"][0];
+    assert_eq!(slave["id"], agent.as_str());
+    assert_eq!(slave["reserved_resources"]["db"]["disk"], 400.0);
+    let full = http(master.addr(), "GET", "/slaves", &[], b"").json();
+    let volume = full["slaves"][0]["reserved_resources_full"]["db"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["disk"]["persistence"]["id"] == "keep")
+        .cloned();
+    assert_eq!(volume.unwrap()["scalar"]["value"], 150.0);
+    let roles = http(master.addr(), "GET", "/roles", &[], b"").json();
+    let db = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "db")
+        .cloned()
+        .expect("role db listed in /roles");
+    assert_eq!(db["reserved"]["disk"], 400.0);
+    master.stop();
+    agent2.runtime.shutdown_blocking();
+}
