@@ -142,6 +142,37 @@ pub fn executor_environment(env: &ExecutorEnv<'_>) -> BTreeMap<String, String> {
     out
 }
 
+/// Variables of the executor API that a task must not see (the executor's credentials).
+const EXECUTOR_ONLY: &[&str] = &["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"];
+
+/// The environment of a task process an executor starts: the executor's own environment
+/// (minus its credentials), `MESOS_SANDBOX` pointing at the task's sandbox, `MESOS_TASK_ID`,
+/// then the variables of the task's `CommandInfo` (which win).
+pub fn task_environment(
+    executor_env: impl IntoIterator<Item = (String, String)>,
+    task: &v1::TaskInfo,
+    task_sandbox: &Path,
+) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = executor_env
+        .into_iter()
+        .filter(|(k, _)| !EXECUTOR_ONLY.contains(&k.as_str()))
+        .collect();
+    out.insert(
+        "MESOS_SANDBOX".to_string(),
+        task_sandbox.display().to_string(),
+    );
+    out.insert("MESOS_TASK_ID".to_string(), task.task_id.value.clone());
+    if let Some(vars) = task.command.as_ref().and_then(|c| c.environment.as_ref()) {
+        for var in &vars.variables {
+            // Secrets need a secret resolver, which this agent does not have yet.
+            if let Some(value) = &var.value {
+                out.insert(var.name.clone(), value.clone());
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +276,44 @@ mod tests {
                 .unwrap(),
             Duration::from_millis(1500)
         );
+    }
+
+    #[test]
+    fn task_environment_adds_task_id_and_sandbox_and_hides_the_token() {
+        let task = v1::TaskInfo {
+            task_id: v1::TaskId { value: "t7".into() },
+            command: Some(v1::CommandInfo {
+                environment: Some(v1::Environment {
+                    variables: vec![v1::environment::Variable {
+                        name: "MESOS_SANDBOX".into(),
+                        value: Some("/custom".into()),
+                        ..Default::default()
+                    }],
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let inherited = vec![
+            ("PATH".to_string(), "/bin".to_string()),
+            ("MESOS_SANDBOX".to_string(), "/exec".to_string()),
+            (
+                "MESOS_EXECUTOR_AUTHENTICATION_TOKEN".to_string(),
+                "secret".to_string(),
+            ),
+        ];
+        let env = task_environment(inherited.clone(), &task, Path::new("/exec/tasks/t7"));
+        assert_eq!(env["PATH"], "/bin");
+        assert_eq!(env["MESOS_TASK_ID"], "t7");
+        // The task's own variables win over what the executor computed.
+        assert_eq!(env["MESOS_SANDBOX"], "/custom");
+        assert!(!env.contains_key("MESOS_EXECUTOR_AUTHENTICATION_TOKEN"));
+        let plain = v1::TaskInfo {
+            task_id: v1::TaskId { value: "t8".into() },
+            ..Default::default()
+        };
+        let env = task_environment(inherited, &plain, Path::new("/exec/tasks/t8"));
+        assert_eq!(env["MESOS_SANDBOX"], "/exec/tasks/t8");
+        assert_eq!(env["MESOS_TASK_ID"], "t8");
     }
 }

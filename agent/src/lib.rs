@@ -7,6 +7,7 @@
 //! - [`checkpoint`]: durable atomic files and append-only record logs;
 //! - [`status_update_manager`]: per-task ordered, retried, checkpointed status updates;
 //! - [`executor_env`]: the environment Mesos gives executors;
+//! - [`default_executor`]: the default executor's logic (task groups, `mesos-default-executor`);
 //! - [`containerizer`]: launcher + isolators, with OS effects behind [`containerizer::ProcessOps`];
 //! - [`fetcher`]: `CommandInfo.uris` into the sandbox (copy, extract, executable bit, cache);
 //! - [`reaper`]: the agent as child subreaper, reaping orphans without stealing children;
@@ -17,6 +18,7 @@
 
 pub mod checkpoint;
 pub mod containerizer;
+pub mod default_executor;
 pub mod executor_env;
 pub mod fetcher;
 pub mod flags;

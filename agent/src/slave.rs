@@ -462,6 +462,7 @@ impl Process for Slave {
             s.acknowledgement(ctx, m);
         })
         .on::<internal::RunTaskMessage>(|s, ctx, from, m| s.run_task(ctx, from, m))
+        .on::<internal::RunTaskGroupMessage>(|s, ctx, from, m| s.run_task_group(ctx, from, m))
         .on::<internal::KillTaskMessage>(|s, ctx, from, m| s.kill_task(ctx, from, m))
         .on::<internal::ShutdownFrameworkMessage>(|s, ctx, from, m| {
             s.shutdown_framework(ctx, from, &m.framework_id.value);

@@ -1,7 +1,8 @@
 //! `mesos-executor`: Mesos's command executor. The agent starts it for a task that names
-//! no executor; it runs that one task's command in the sandbox in its own process group,
-//! reports TASK_RUNNING and then TASK_FINISHED / TASK_FAILED (with the exit status) or
-//! TASK_KILLED, and exits once the agent has acknowledged the terminal update.
+//! no executor; it runs that one task's command in the sandbox in its own process group
+//! (with `MESOS_TASK_ID` set), reports TASK_RUNNING and then TASK_FINISHED / TASK_FAILED
+//! (with the exit status) or TASK_KILLED, and exits once the agent has acknowledged the
+//! terminal update.
 //!
 //! KILL honours the kill policy's grace period (the event's, else the task's, else 3 s):
 //! SIGTERM to the task's process group, then SIGKILL when the grace period is over.
@@ -11,6 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::Clock;
+use mesos_agent::default_executor::own_environment;
+use mesos_agent::executor_env::task_environment;
 use mesos_agent::sys::kill_process_group;
 use mesos_scheduler::executor::{self, Config, Executor, ExecutorClient, ExecutorEnv};
 use mesos_scheduler::v1::executor::event;
@@ -81,16 +84,16 @@ impl CommandExecutor {
             p.args(command.arguments.iter().skip(1));
             p
         };
-        if let Some(env) = &command.environment {
-            for var in &env.variables {
-                if let Some(v) = &var.value {
-                    process.env(&var.name, v);
-                }
-            }
-        }
-        if let Some(dir) = &self.sandbox {
-            process.current_dir(dir);
-        }
+        // The task shares the executor's sandbox (no nested containers here).
+        let sandbox = self
+            .sandbox
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        process
+            .env_clear()
+            .envs(task_environment(own_environment(), &task, &sandbox))
+            .current_dir(&sandbox);
         process.stdin(std::process::Stdio::null()).process_group(0);
         let mut child = process
             .spawn()

@@ -232,14 +232,7 @@ impl Slave {
                     .collect()
             })
             .unwrap_or_default();
-        for task in exec.queued.drain(..) {
-            if known.contains(&task.task_id.value) {
-                continue;
-            }
-            let mut launch = event(event::Type::Launch);
-            launch.launch = Some(event::Launch { task });
-            sender.send(&launch);
-        }
+        super::launch::deliver_queued(exec, &sender, &known);
         exec.state = ExecutorState::Running;
         exec.events = Some(sender);
         // Updates the executor could not get acknowledged before a reconnect.

@@ -2,14 +2,15 @@
 //! containerizer launch; kills before the executor subscribes; executor registration
 //! timeouts; executor exits turning live tasks into terminal updates.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use libprocess::{Context, Upid};
 use mesos_protos::mesos::internal;
 use mesos_protos::v1;
 use mesos_protos::v1::task_status::Reason;
 
+use super::executor_api::EventSender;
 use super::model::{
     agent_update, command_executor_info, task_from_info, Executor, ExecutorState, Framework,
 };
@@ -24,6 +25,90 @@ use crate::status_update_manager::is_terminal_state;
 
 /// Why an executor run could not start.
 type LaunchError = String;
+
+/// File name of the default executor binary under `--launcher_dir`.
+pub const DEFAULT_EXECUTOR_BINARY: &str = "mesos-default-executor";
+
+/// True for `ExecutorInfo.type = DEFAULT` (the built-in task-group executor).
+pub(super) fn is_default_executor(info: &v1::ExecutorInfo) -> bool {
+    info.r#type == Some(v1::executor_info::Type::Default as i32)
+}
+
+/// The command the agent gives a DEFAULT executor: the `mesos-default-executor` binary
+/// of `--launcher_dir`, run directly (no shell), as Mesos does.
+pub fn default_executor_command(launcher_dir: &Path, user: Option<String>) -> v1::CommandInfo {
+    v1::CommandInfo {
+        value: Some(
+            launcher_dir
+                .join(DEFAULT_EXECUTOR_BINARY)
+                .display()
+                .to_string(),
+        ),
+        arguments: vec![
+            DEFAULT_EXECUTOR_BINARY.to_string(),
+            format!("--launcher_dir={}", launcher_dir.display()),
+        ],
+        shell: Some(false),
+        user,
+        ..Default::default()
+    }
+}
+
+/// Fetches a task's URIs into its sub-sandbox `tasks/<task_id>` (where the default
+/// executor runs it).
+fn fetch_into_task_sandbox(
+    executor_sandbox: &Path,
+    task: &v1::TaskInfo,
+    user: Option<(u32, u32)>,
+    config: &FetcherConfig,
+) -> Result<(), LaunchError> {
+    let dir = crate::default_executor::task_sandbox(executor_sandbox, &task.task_id.value);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("creating the task sandbox {}: {e}", dir.display()))?;
+    let uris = task
+        .command
+        .as_ref()
+        .map(|c| c.uris.clone())
+        .unwrap_or_default();
+    fetcher::fetch(&uris, &dir, user, config)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Hands an executor its queued work over its event stream: one LAUNCH_GROUP per queued
+/// task group, one LAUNCH per other queued task. Work the executor says it already has
+/// (`known`, from a re-SUBSCRIBE) is not sent again.
+pub(super) fn deliver_queued(exec: &mut Executor, events: &EventSender, known: &HashSet<String>) {
+    let grouped: HashSet<String> = exec
+        .queued_groups
+        .iter()
+        .flat_map(|g| g.tasks.iter().map(|t| t.task_id.value.clone()))
+        .collect();
+    for task in exec.queued.drain(..) {
+        if grouped.contains(&task.task_id.value) || known.contains(&task.task_id.value) {
+            continue;
+        }
+        events.send(&v1::executor::Event {
+            r#type: Some(v1::executor::event::Type::Launch as i32),
+            launch: Some(v1::executor::event::Launch { task }),
+            ..Default::default()
+        });
+    }
+    for task_group in exec.queued_groups.drain(..) {
+        if task_group
+            .tasks
+            .iter()
+            .any(|t| known.contains(&t.task_id.value))
+        {
+            continue;
+        }
+        events.send(&v1::executor::Event {
+            r#type: Some(v1::executor::event::Type::LaunchGroup as i32),
+            launch_group: Some(v1::executor::event::LaunchGroup { task_group }),
+            ..Default::default()
+        });
+    }
+}
 
 impl Slave {
     /// The folder holding the executor binaries (`--launcher_dir`, else next to ours).
@@ -124,22 +209,8 @@ impl Slave {
         };
         executor_info.framework_id = Some(framework_id.clone());
         let eid = executor_info.executor_id.value.clone();
-        let framework = self
-            .frameworks
-            .entry(fid.clone())
-            .or_insert_with(|| Framework {
-                info: msg.framework.clone(),
-                executors: BTreeMap::new(),
-            });
-        framework.info = msg.framework.clone();
-        if framework.checkpoint() {
-            if let Ok(file) = self.layout.framework_info_file(&agent_id.value, &fid) {
-                if let Err(e) = checkpoint::write_message(&file, &msg.framework) {
-                    tracing::error!("failed to checkpoint framework {fid}: {e}");
-                }
-            }
-        }
-        let existing = framework.executors.get(&eid).map(|e| e.state);
+        self.upsert_framework(&agent_id, &msg.framework);
+        let existing = self.frameworks[&fid].executors.get(&eid).map(|e| e.state);
         match existing {
             Some(ExecutorState::Terminating) => {
                 self.send_agent_update(
@@ -155,12 +226,14 @@ impl Slave {
             }
             Some(_) => {}
             None => {
+                let command_executor = task.executor.is_none();
+                let tasks = std::slice::from_ref(&task);
                 if let Err(e) = self.launch_executor(
                     ctx,
                     &framework_id,
                     executor_info.clone(),
-                    task.executor.is_none(),
-                    &task,
+                    command_executor,
+                    tasks,
                 ) {
                     tracing::warn!("failed to launch executor {eid} of framework {fid}: {e}");
                     self.send_agent_update(
@@ -176,37 +249,251 @@ impl Slave {
                 }
             }
         }
-        let record = task_from_info(
-            &task,
-            &framework_id,
-            Some(&executor_info.executor_id),
-            &agent_id,
-        );
-        let checkpoint_to = self.frameworks.get(&fid).and_then(|fw| {
-            let exec = fw.executors.get(&eid)?;
-            let run = RunIds {
-                agent: &agent_id.value,
-                framework: &fid,
-                executor: &eid,
-                container: &exec.container_id,
-            };
-            fw.checkpoint()
-                .then(|| self.layout.task_info_file(&run, &tid).ok())
-                .flatten()
-        });
-        if let Some(file) = checkpoint_to {
-            if let Err(e) = checkpoint::write_message(&file, &task) {
-                tracing::error!("failed to checkpoint task {tid}: {e}");
+        self.add_tasks(&agent_id, &fid, &eid, vec![task], None);
+    }
+
+    /// Records the framework (checkpointed if it checkpoints) with its latest info.
+    fn upsert_framework(&mut self, agent_id: &v1::AgentId, info: &v1::FrameworkInfo) {
+        let fid = info.id.clone().unwrap_or_default().value;
+        let framework = self
+            .frameworks
+            .entry(fid.clone())
+            .or_insert_with(|| Framework {
+                info: info.clone(),
+                executors: BTreeMap::new(),
+            });
+        framework.info = info.clone();
+        if framework.checkpoint() {
+            if let Ok(file) = self.layout.framework_info_file(&agent_id.value, &fid) {
+                if let Err(e) = checkpoint::write_message(&file, info) {
+                    tracing::error!("failed to checkpoint framework {fid}: {e}");
+                }
             }
         }
-        if let Some(exec) = self
-            .frameworks
-            .get_mut(&fid)
-            .and_then(|fw| fw.executors.get_mut(&eid))
-        {
-            exec.tasks.insert(tid, record);
-            exec.queued.push(task);
+    }
+
+    /// Tracks tasks for an executor (checkpointing their infos) and hands them to it: at
+    /// once if it is subscribed, else when it subscribes. `group` keeps a task group whole.
+    fn add_tasks(
+        &mut self,
+        agent_id: &v1::AgentId,
+        fid: &str,
+        eid: &str,
+        tasks: Vec<v1::TaskInfo>,
+        group: Option<v1::TaskGroupInfo>,
+    ) {
+        let Some(fw) = self.frameworks.get(fid) else {
+            return;
+        };
+        let Some(exec) = fw.executors.get(eid) else {
+            return;
+        };
+        if fw.checkpoint() {
+            let run = RunIds {
+                agent: &agent_id.value,
+                framework: fid,
+                executor: eid,
+                container: &exec.container_id,
+            };
+            for task in &tasks {
+                let Ok(file) = self.layout.task_info_file(&run, &task.task_id.value) else {
+                    continue;
+                };
+                if let Err(e) = checkpoint::write_message(&file, task) {
+                    tracing::error!("failed to checkpoint task {}: {e}", task.task_id.value);
+                }
+            }
         }
+        let framework_id = v1::FrameworkId {
+            value: fid.to_string(),
+        };
+        let Some(exec) = self
+            .frameworks
+            .get_mut(fid)
+            .and_then(|fw| fw.executors.get_mut(eid))
+        else {
+            return;
+        };
+        for task in &tasks {
+            let record =
+                task_from_info(task, &framework_id, Some(&exec.info.executor_id), agent_id);
+            exec.tasks.insert(task.task_id.value.clone(), record);
+        }
+        exec.queued.extend(tasks);
+        exec.queued_groups.extend(group);
+        if let Some(events) = exec.events.clone() {
+            deliver_queued(exec, &events, &HashSet::new());
+        }
+    }
+
+    /// The uid and gid to run an executor (and fetch its URIs) as, when the agent
+    /// switches users (`--switch_user` and running as root).
+    fn switch_to(&self, user: Option<&str>) -> Result<Option<(u32, u32)>, LaunchError> {
+        match (
+            user,
+            self.flags.switch_user && crate::sys::effective_uid() == 0,
+        ) {
+            (Some(name), true) => {
+                let u = crate::sys::lookup_user(name)
+                    .map_err(|e| format!("looking up user '{name}': {e}"))?
+                    .ok_or_else(|| format!("no such user '{name}'"))?;
+                Ok(Some((u.uid, u.gid)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn fetcher_config(&self) -> FetcherConfig {
+        FetcherConfig {
+            frameworks_home: None,
+            cache_dir: self.flags.fetcher_cache_dir.clone(),
+            cache_size: self.flags.fetcher_cache_size,
+            ..FetcherConfig::default()
+        }
+    }
+
+    /// `RunTaskGroupMessage`: a task group for one executor, usually the DEFAULT one,
+    /// launched (the `mesos-default-executor` binary of `--launcher_dir`) if it does not
+    /// run yet; the group reaches it whole, as one LAUNCH_GROUP.
+    pub(super) fn run_task_group(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &Upid,
+        msg: internal::RunTaskGroupMessage,
+    ) {
+        if from != &self.master {
+            tracing::warn!("ignoring a task group from {from}, not the master");
+            return;
+        }
+        let Some(agent_id) = self.info.id.clone() else {
+            tracing::warn!("ignoring a task group while not registered");
+            return;
+        };
+        let framework_id = msg.framework.id.clone().unwrap_or_default();
+        let fid = framework_id.value.clone();
+        let group = msg.task_group;
+        let mut executor_info = msg.executor;
+        executor_info.framework_id = Some(framework_id.clone());
+        let executor_id = executor_info.executor_id.clone();
+        let fail_all = |s: &mut Slave,
+                        ctx: &mut Context<Slave>,
+                        state: v1::TaskState,
+                        reason: Reason,
+                        message: &str| {
+            for task in &group.tasks {
+                s.send_agent_update(
+                    ctx,
+                    &framework_id,
+                    Some(&executor_id),
+                    &task.task_id,
+                    state,
+                    reason,
+                    message,
+                );
+            }
+        };
+        let ids = paths::check_id("framework", &fid)
+            .and(paths::check_id("executor", &executor_id.value))
+            .and(
+                group
+                    .tasks
+                    .iter()
+                    .try_for_each(|t| paths::check_id("task", &t.task_id.value)),
+            );
+        if let Err(e) = ids {
+            fail_all(
+                self,
+                ctx,
+                v1::TaskState::TaskError,
+                Reason::TaskGroupInvalid,
+                &e.to_string(),
+            );
+            return;
+        }
+        if group.tasks.is_empty() {
+            return;
+        }
+        let eid = executor_id.value.clone();
+        self.upsert_framework(&agent_id, &msg.framework);
+        let existing = self.frameworks[&fid]
+            .executors
+            .get(&eid)
+            .map(|e| (e.state, e.sandbox.clone(), e.info.clone()));
+        match existing {
+            Some((ExecutorState::Terminating, ..)) => {
+                fail_all(
+                    self,
+                    ctx,
+                    v1::TaskState::TaskLost,
+                    Reason::ExecutorTerminated,
+                    "the executor is terminating",
+                );
+                return;
+            }
+            Some((_, sandbox, info)) => {
+                // A running DEFAULT executor takes another group: its tasks' URIs go to
+                // their sub-sandboxes first.
+                if is_default_executor(&info) {
+                    let user = info.command.as_ref().and_then(|c| c.user.clone());
+                    let fetched = self.switch_to(user.as_deref()).and_then(|user| {
+                        let config = self.fetcher_config();
+                        group
+                            .tasks
+                            .iter()
+                            .try_for_each(|t| fetch_into_task_sandbox(&sandbox, t, user, &config))
+                    });
+                    if let Err(e) = fetched {
+                        fail_all(
+                            self,
+                            ctx,
+                            v1::TaskState::TaskFailed,
+                            Reason::ContainerLaunchFailed,
+                            &e,
+                        );
+                        return;
+                    }
+                }
+            }
+            None => {
+                if is_default_executor(&executor_info) {
+                    let user = self.frameworks[&fid].info.user.clone();
+                    let user = (!user.is_empty()).then_some(user);
+                    let command = default_executor_command(&self.launcher_dir(), user);
+                    let binary = PathBuf::from(command.value.clone().unwrap_or_default());
+                    if !binary.is_file() {
+                        let message = format!("no default executor at {}", binary.display());
+                        tracing::warn!("cannot launch task group: {message}");
+                        fail_all(
+                            self,
+                            ctx,
+                            v1::TaskState::TaskFailed,
+                            Reason::ContainerLaunchFailed,
+                            &message,
+                        );
+                        return;
+                    }
+                    executor_info.command = Some(command);
+                }
+                if let Err(e) = self.launch_executor(
+                    ctx,
+                    &framework_id,
+                    executor_info.clone(),
+                    false,
+                    &group.tasks,
+                ) {
+                    tracing::warn!("failed to launch executor {eid} of framework {fid}: {e}");
+                    fail_all(
+                        self,
+                        ctx,
+                        v1::TaskState::TaskFailed,
+                        Reason::ContainerLaunchFailed,
+                        &e,
+                    );
+                    return;
+                }
+            }
+        }
+        self.add_tasks(&agent_id, &fid, &eid, group.tasks.clone(), Some(group));
     }
 
     fn launch_executor(
@@ -215,7 +502,7 @@ impl Slave {
         framework_id: &v1::FrameworkId,
         info: v1::ExecutorInfo,
         command_executor: bool,
-        task: &v1::TaskInfo,
+        tasks: &[v1::TaskInfo],
     ) -> Result<(), LaunchError> {
         let agent = self.agent_id().ok_or("not registered")?.to_string();
         let fid = framework_id.value.clone();
@@ -265,34 +552,23 @@ impl Slave {
             .user
             .clone()
             .or_else(|| (!framework_user.is_empty()).then_some(framework_user));
-        let user = match (
-            &user_name,
-            self.flags.switch_user && crate::sys::effective_uid() == 0,
-        ) {
-            (Some(name), true) => {
-                let u = crate::sys::lookup_user(name)
-                    .map_err(|e| format!("looking up user '{name}': {e}"))?
-                    .ok_or_else(|| format!("no such user '{name}'"))?;
-                Some((u.uid, u.gid))
-            }
-            _ => None,
-        };
-        let fetch_config = FetcherConfig {
-            frameworks_home: None,
-            cache_dir: self.flags.fetcher_cache_dir.clone(),
-            cache_size: self.flags.fetcher_cache_size,
-            ..FetcherConfig::default()
-        };
+        let user = self.switch_to(user_name.as_deref())?;
+        let fetch_config = self.fetcher_config();
         let mut uris = command.uris.clone();
         if command_executor {
             uris.extend(
-                task.command
-                    .as_ref()
-                    .map(|c| c.uris.clone())
-                    .unwrap_or_default(),
+                tasks
+                    .iter()
+                    .filter_map(|t| t.command.as_ref())
+                    .flat_map(|c| c.uris.iter().cloned()),
             );
         }
         fetcher::fetch(&uris, &sandbox, user, &fetch_config).map_err(|e| e.to_string())?;
+        if is_default_executor(&info) {
+            for task in tasks {
+                fetch_into_task_sandbox(&sandbox, task, user, &fetch_config)?;
+            }
+        }
         let argv = if command.shell.unwrap_or(true) {
             vec![
                 "/bin/sh".into(),
@@ -326,7 +602,13 @@ impl Slave {
             config: ContainerConfig {
                 container_id: container_id.clone(),
                 executor_info: Some(info.clone()),
-                resources: info.resources.clone(),
+                // As in Mesos, the container is sized for the executor and its first tasks.
+                resources: info
+                    .resources
+                    .iter()
+                    .chain(tasks.iter().flat_map(|t| t.resources.iter()))
+                    .cloned()
+                    .collect(),
                 sandbox: sandbox.clone(),
                 user: user_name,
             },
@@ -335,9 +617,8 @@ impl Slave {
             pid_files,
             user,
         };
-        self.containerizer
-            .launch(request)
-            .map_err(|e| e.to_string())?;
+        let launched = self.containerizer.launch(request);
+        launched.map_err(|e| e.to_string())?;
         let wait = self.containerizer.wait(&container_id);
         if let Some(fw) = self.frameworks.get_mut(&fid) {
             fw.executors.insert(
@@ -349,6 +630,7 @@ impl Slave {
                     state: ExecutorState::Registering,
                     command_executor,
                     queued: Vec::new(),
+                    queued_groups: Vec::new(),
                     tasks: BTreeMap::new(),
                     termination_reason: None,
                     events: None,
@@ -510,24 +792,45 @@ impl Slave {
             }
             return;
         };
-        exec.queued.remove(pos);
+        // A task of a queued group takes its whole group with it, as in Mesos.
+        let (victims, message) = match exec
+            .queued_groups
+            .iter()
+            .position(|g| g.tasks.iter().any(|t| t.task_id.value == tid))
+        {
+            Some(g) => (
+                exec.queued_groups
+                    .remove(g)
+                    .tasks
+                    .into_iter()
+                    .map(|t| t.task_id)
+                    .collect(),
+                "A task within the task group was killed before delivery to the executor",
+            ),
+            None => (
+                vec![exec.queued[pos].task_id.clone()],
+                "Killed before delivery to the executor",
+            ),
+        };
+        exec.queued.retain(|t| !victims.contains(&t.task_id));
         let executor_id = exec.info.executor_id.clone();
         let container = exec.container_id.clone();
         let idle = exec.queued.is_empty()
-            && exec
-                .tasks
-                .iter()
-                .all(|(id, t)| id == &tid || is_terminal_state(t.state()));
+            && exec.tasks.iter().all(|(id, t)| {
+                victims.iter().any(|v| &v.value == id) || is_terminal_state(t.state())
+            });
         let registering = exec.state == ExecutorState::Registering;
-        self.send_agent_update(
-            ctx,
-            &msg.framework_id,
-            Some(&executor_id),
-            &msg.task_id,
-            v1::TaskState::TaskKilled,
-            Reason::TaskKilledDuringLaunch,
-            "killed before delivery to the executor",
-        );
+        for victim in &victims {
+            self.send_agent_update(
+                ctx,
+                &msg.framework_id,
+                Some(&executor_id),
+                victim,
+                v1::TaskState::TaskKilled,
+                Reason::TaskKilledDuringLaunch,
+                message,
+            );
+        }
         if idle && registering {
             if let Some(exec) = self.executor_mut(&fid, &executor_id.value, &container) {
                 exec.state = ExecutorState::Terminating;

@@ -41,8 +41,10 @@ pub struct Executor {
     pub state: ExecutorState,
     /// True for the agent-generated command executor.
     pub command_executor: bool,
-    /// Tasks waiting for the executor to subscribe.
+    /// Tasks waiting for the executor to subscribe (those of task groups included).
     pub queued: Vec<v1::TaskInfo>,
+    /// Task groups waiting for the executor to subscribe (their tasks are in `queued`).
+    pub queued_groups: Vec<v1::TaskGroupInfo>,
     /// Tasks handed to the executor (or queued), by id.
     pub tasks: BTreeMap<String, v1::Task>,
     /// Why the agent is ending it, if it is (reported for its tasks).

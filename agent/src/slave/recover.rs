@@ -135,6 +135,7 @@ impl Slave {
                 state: ExecutorState::Registering,
                 command_executor,
                 queued: Vec::new(),
+                queued_groups: Vec::new(),
                 tasks,
                 termination_reason: None,
                 events: None,
