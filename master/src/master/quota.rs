@@ -358,8 +358,9 @@ impl Master {
                         if let Err(e) = m.allocator.update_quota(&config.role, &g, &l) {
                             tracing::warn!(role = %config.role, error = %e, "allocator refused quota");
                         }
-                        let role = config.role.clone();
-                        m.rescind_offers_except(|r| is_in_subtree(r, &role));
+                        // Offers elsewhere may be needed for a new guarantee, and the
+                        // role's own may break a new limit: the next cycle re-divides all.
+                        m.rescind_offers_except(|_| false);
                     }
                     if let Some(tx) = last_tx {
                         let resp = if ok {
@@ -759,7 +760,7 @@ impl Master {
                 .state
                 .frameworks
                 .values()
-                .filter(|f| f.roles().iter().any(|r| *r == name))
+                .filter(|f| f.roles().contains(&name))
                 .map(|f| f.id.as_str())
                 .collect();
             let mut list = Vec::new();
