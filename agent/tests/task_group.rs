@@ -366,3 +366,54 @@ fn a_group_without_the_default_executor_binary_fails_its_tasks() {
             .contains("mesos-default-executor"));
     }
 }
+
+#[test]
+fn shutdown_kills_every_task_within_the_executor_shutdown_grace_period() {
+    let (mut c, agent) = start();
+    let mut msg = group(&[
+        // Its own kill policy asks for far more than the executor has on SHUTDOWN.
+        (
+            "stubborn",
+            "trap '' TERM; sleep 60",
+            Some(grace(Duration::from_secs(60))),
+        ),
+        ("plain", "exec sleep 60", None),
+    ]);
+    msg.executor.shutdown_grace_period = Some(v1::DurationInfo {
+        nanoseconds: 2_000_000_000,
+    });
+    c.rt.send_from(c.master.upid(), agent.upid(), msg);
+    let mut running = 0;
+    while running < 2 {
+        let seen = c.wait_real(|s| !updates_of(s).is_empty());
+        for u in updates_of(&seen) {
+            c.ack(&agent, &u);
+            if u.status.state() == TaskState::TaskRunning {
+                running += 1;
+            }
+        }
+    }
+    let clock = Clock::new();
+    let start = clock.now();
+    c.rt.send_from(
+        c.master.upid(),
+        agent.upid(),
+        internal::ShutdownExecutorMessage {
+            framework_id: Some(v1::FrameworkId { value: "fw".into() }),
+            executor_id: Some(v1::ExecutorId {
+                value: "default".into(),
+            }),
+        },
+    );
+    let (by_task, mut seen) = run_group(&mut c, &agent, 2);
+    let waited = clock.now() - start;
+    for task in ["stubborn", "plain"] {
+        let ups = &by_task[task];
+        assert_eq!(states(ups), [TaskState::TaskKilled], "task {task}");
+        // Reported by the executor itself, not by the agent destroying the container.
+        assert_eq!(ups[0].status.source(), v1::task_status::Source::Executor);
+    }
+    // Capped at the executor's share of its 2 s grace, not the task's 60 s.
+    assert!(waited < Duration::from_secs(10), "took {waited:?}");
+    assert_eq!(seen.exited(&mut c).status, 0);
+}
