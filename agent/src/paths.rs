@@ -4,7 +4,9 @@
 //! <work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container>   sandbox
 //! <work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/latest        -> newest run
 //! <work_dir>/meta/boot_id
-//! <work_dir>/meta/resources/resources.info
+//! <work_dir>/meta/resources/resources.info | resources.target | resources_and_operations.state
+//! <work_dir>/meta/slaves/<agent>/operations/<operation uuid>/operation.updates
+//! <work_dir>/volumes/roles/<role, '/' as ' '>/<persistence id>                  persistent volume
 //! <work_dir>/meta/slaves/latest                                               -> current agent
 //! <work_dir>/meta/slaves/<agent>/slave.info
 //! <work_dir>/meta/slaves/<agent>/frameworks/<fw>/framework.info | framework.pid
@@ -46,6 +48,12 @@ pub const TASK_INFO_FILE: &str = "task.info";
 pub const TASK_UPDATES_FILE: &str = "task.updates";
 /// Checkpointed total resources.
 pub const RESOURCES_INFO_FILE: &str = "resources.info";
+/// Resources being committed (volumes are synced before it becomes `resources.info`).
+pub const RESOURCES_TARGET_FILE: &str = "resources.target";
+/// Checkpointed resources plus the operations still to report (Mesos's `ResourceState`).
+pub const RESOURCE_STATE_FILE: &str = "resources_and_operations.state";
+/// Append-only log of an operation's status updates and acks.
+pub const OPERATION_UPDATES_FILE: &str = "operation.updates";
 
 /// An id that cannot be used as a path component.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,6 +129,50 @@ impl Layout {
     /// `<work_dir>/meta/resources/resources.info`.
     pub fn resources_info_file(&self) -> PathBuf {
         self.meta_dir().join("resources").join(RESOURCES_INFO_FILE)
+    }
+
+    /// `<work_dir>/meta/resources/resources.target`.
+    pub fn resources_target_file(&self) -> PathBuf {
+        self.meta_dir()
+            .join("resources")
+            .join(RESOURCES_TARGET_FILE)
+    }
+
+    /// `<work_dir>/meta/resources/resources_and_operations.state`.
+    pub fn resource_state_file(&self) -> PathBuf {
+        self.meta_dir().join("resources").join(RESOURCE_STATE_FILE)
+    }
+
+    /// `<work_dir>/meta/slaves/<agent>/operations`.
+    pub fn operations_dir(&self, agent: &str) -> Result<PathBuf, BadId> {
+        Ok(self.meta_agent_dir(agent)?.join("operations"))
+    }
+
+    /// `<work_dir>/meta/slaves/<agent>/operations/<uuid>/operation.updates`.
+    pub fn operation_updates_file(&self, agent: &str, uuid: &str) -> Result<PathBuf, BadId> {
+        check_id("operation", uuid)?;
+        Ok(self
+            .operations_dir(agent)?
+            .join(uuid)
+            .join(OPERATION_UPDATES_FILE))
+    }
+
+    /// `<work_dir>/volumes/roles/<role>/<persistence id>`; a `/` of a hierarchical role
+    /// becomes a space (as in Mesos), so a sub-role never looks like a volume's folder.
+    pub fn persistent_volume_dir(
+        &self,
+        role: &str,
+        persistence_id: &str,
+    ) -> Result<PathBuf, BadId> {
+        let role = role.replace('/', " ");
+        check_id("role", &role)?;
+        check_id("persistence", persistence_id)?;
+        Ok(self
+            .work_dir
+            .join("volumes")
+            .join("roles")
+            .join(role)
+            .join(persistence_id))
     }
 
     /// `<work_dir>/meta/slaves`.
@@ -366,6 +418,19 @@ mod tests {
             l.resources_info_file(),
             PathBuf::from("/w/meta/resources/resources.info")
         );
+        assert_eq!(
+            l.resource_state_file(),
+            PathBuf::from("/w/meta/resources/resources_and_operations.state")
+        );
+        assert_eq!(
+            l.operation_updates_file("a-S0", "u1").unwrap(),
+            PathBuf::from("/w/meta/slaves/a-S0/operations/u1/operation.updates")
+        );
+        assert_eq!(
+            l.persistent_volume_dir("eng/ops", "v1").unwrap(),
+            PathBuf::from("/w/volumes/roles/eng ops/v1")
+        );
+        assert!(l.persistent_volume_dir("r", "..").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod executor_api;
 mod launch;
 pub mod model;
+mod operations;
 mod recover;
 
 use std::collections::BTreeMap;
@@ -105,6 +106,7 @@ pub struct Slave {
     containerizer: Arc<dyn Containerizer>,
     frameworks: BTreeMap<String, model::Framework>,
     agent_environment: BTreeMap<String, String>,
+    ops: operations::OperationsState,
 }
 
 impl Slave {
@@ -131,6 +133,7 @@ impl Slave {
             }
         }
         let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
+        let ops = operations::OperationsState::new(&info);
         Ok(Slave {
             flags,
             layout,
@@ -146,6 +149,7 @@ impl Slave {
             containerizer,
             frameworks: BTreeMap::new(),
             agent_environment: BTreeMap::new(),
+            ops,
         })
     }
 
@@ -208,6 +212,8 @@ impl Slave {
             return;
         }
         ctx.link(&self.master);
+        let (checkpointed_resources, agent_capabilities, resource_version_uuid) =
+            self.registration_resources();
         if self.agent_id().is_some() {
             let (tasks, executor_infos, frameworks) = self.reregistration_contents();
             ctx.send(
@@ -218,6 +224,9 @@ impl Slave {
                     tasks,
                     executor_infos,
                     frameworks,
+                    checkpointed_resources,
+                    agent_capabilities,
+                    resource_version_uuid,
                     ..Default::default()
                 },
             );
@@ -227,7 +236,9 @@ impl Slave {
                 internal::RegisterSlaveMessage {
                     slave: self.info.clone(),
                     version: Some(VERSION.to_string()),
-                    ..Default::default()
+                    checkpointed_resources,
+                    agent_capabilities,
+                    resource_version_uuid,
                 },
             );
         }
@@ -284,6 +295,7 @@ impl Slave {
         let now = ctx.clock().now();
         let resend = self.updates.resume(now);
         self.forward_all(ctx, resend);
+        self.operations_registered(ctx);
     }
 
     fn checkpoint_info(&self, id: &str) -> Result<(), SlaveError> {
@@ -319,6 +331,7 @@ impl Slave {
     fn disconnected(&mut self, ctx: &mut Context<Self>) {
         self.state = SlaveState::Disconnected;
         self.updates.pause();
+        self.operations_disconnected(ctx);
         if let Some(t) = self.update_timer.take() {
             ctx.cancel_timer(t);
         }
@@ -482,6 +495,7 @@ impl Process for Slave {
             );
             ctx.terminate();
         });
+        Self::operation_handlers(h);
     }
 
     fn initialize(&mut self, ctx: &mut Context<Self>) {
@@ -491,6 +505,7 @@ impl Process for Slave {
             self.master
         );
         self.recover(ctx);
+        self.recover_operations(ctx);
         self.start_registration(ctx);
     }
 

@@ -224,7 +224,20 @@ impl Slave {
                 );
                 return;
             }
-            Some(_) => {}
+            Some(_) => {
+                if let Err(e) = self.attach_executor_volumes(&fid, &eid, &task.resources) {
+                    self.send_agent_update(
+                        ctx,
+                        &framework_id,
+                        Some(&executor_info.executor_id),
+                        &task.task_id,
+                        v1::TaskState::TaskFailed,
+                        Reason::ContainerUpdateFailed,
+                        &e,
+                    );
+                    return;
+                }
+            }
             None => {
                 let command_executor = task.executor.is_none();
                 let tasks = std::slice::from_ref(&task);
@@ -431,6 +444,21 @@ impl Slave {
                 return;
             }
             Some((_, sandbox, info)) => {
+                let resources: Vec<v1::Resource> = group
+                    .tasks
+                    .iter()
+                    .flat_map(|t| t.resources.iter().cloned())
+                    .collect();
+                if let Err(e) = self.attach_executor_volumes(&fid, &eid, &resources) {
+                    fail_all(
+                        self,
+                        ctx,
+                        v1::TaskState::TaskFailed,
+                        Reason::ContainerUpdateFailed,
+                        &e,
+                    );
+                    return;
+                }
                 // A running DEFAULT executor takes another group: its tasks' URIs go to
                 // their sub-sandboxes first.
                 if is_default_executor(&info) {
@@ -617,7 +645,11 @@ impl Slave {
             pid_files,
             user,
         };
+        self.attach_volumes(&container_id, &sandbox, &request.config.resources)?;
         let launched = self.containerizer.launch(request);
+        if launched.is_err() {
+            self.release_volumes(&container_id);
+        }
         launched.map_err(|e| e.to_string())?;
         let wait = self.containerizer.wait(&container_id);
         if let Some(fw) = self.frameworks.get_mut(&fid) {
@@ -746,6 +778,7 @@ impl Slave {
                 &format!("Executor {status_text}"),
             );
         }
+        self.release_volumes(container);
         if let Some(agent) = self.info.id.clone() {
             ctx.send(
                 &self.master,
