@@ -229,13 +229,15 @@ impl Master {
         }
         quota::recover_quotas(&mut allocator, &reg.quotas)
             .map_err(|e| MasterError::Allocator(e.to_string()))?;
+        let mut allocator = AllocatorHandle::new(allocator);
+        allocator.recover(reg.agents.len(), !reg.quotas.is_empty());
         Ok(Master {
             flags,
             state,
             registrar,
             pending_ops: Vec::new(),
             flush_scheduled: false,
-            allocator: AllocatorHandle::new(allocator),
+            allocator,
             allocator_snapshot: Arc::default(),
             agent_links: HashMap::new(),
             agents_by_pid: HashMap::new(),

@@ -332,3 +332,71 @@ fn the_allocator_stops_with_its_owner_and_calls_before_start_apply_at_once() {
     assert!(h.add_agent("a2", &agent("cpus:1;mem:128"), &[]).is_err());
     w.stop();
 }
+
+#[test]
+fn after_a_failover_with_quota_offers_wait_for_most_agents() {
+    let w = World::new();
+    let mut a = allocator();
+    a.update_quota(
+        "q",
+        &ResourceQuantities::parse("cpus:1").unwrap(),
+        &ResourceLimits::default(),
+    )
+    .unwrap();
+    a.add_framework("f", &FrameworkConfig::with_roles(&["q"]), &[], true)
+        .unwrap();
+    let mut h = AllocatorHandle::new(a);
+    h.recover(10, true);
+    w.start(&mut h, Duration::from_secs(1));
+    for i in 0..7 {
+        h.add_agent(&format!("a{i}"), &agent("cpus:1;mem:128"), &[])
+            .unwrap();
+    }
+    w.clock.advance(Duration::from_secs(5));
+    w.clock.settle_blocking();
+    assert_eq!(w.runs(), 0, "7 of 10 agents: still holding off");
+    h.add_agent("a7", &agent("cpus:1;mem:128"), &[]).unwrap();
+    w.clock.settle_blocking();
+    assert_eq!(w.runs(), 1, "8 of 10 (80 %): offers resume at once");
+    assert_eq!(w.reports.lock().unwrap()[0].allocations.len(), 8);
+    w.stop();
+
+    // Without enough agents, the hold-off ends after ten minutes.
+    let w = World::new();
+    let mut a = allocator();
+    a.update_quota(
+        "q",
+        &ResourceQuantities::parse("cpus:1").unwrap(),
+        &ResourceLimits::default(),
+    )
+    .unwrap();
+    a.add_framework("f", &FrameworkConfig::with_roles(&["q"]), &[], true)
+        .unwrap();
+    let mut h = AllocatorHandle::new(a);
+    h.recover(10, true);
+    w.start(&mut h, Duration::from_secs(60));
+    h.add_agent("a0", &agent("cpus:1;mem:128"), &[]).unwrap();
+    for _ in 0..9 {
+        w.clock.advance(Duration::from_secs(60));
+        w.clock.settle_blocking();
+    }
+    assert_eq!(w.runs(), 0);
+    w.clock.advance(Duration::from_secs(60));
+    w.clock.settle_blocking();
+    assert!(w.runs() >= 1);
+    assert_eq!(w.reports.lock().unwrap()[0].allocations.len(), 1);
+    w.stop();
+
+    // Without quota there is no hold-off.
+    let w = World::new();
+    let mut a = allocator();
+    a.add_framework("f", &FrameworkConfig::with_roles(&["r"]), &[], true)
+        .unwrap();
+    let mut h = AllocatorHandle::new(a);
+    h.recover(10, false);
+    w.start(&mut h, Duration::from_secs(1));
+    h.add_agent("a0", &agent("cpus:1;mem:128"), &[]).unwrap();
+    w.clock.settle_blocking();
+    assert_eq!(w.runs(), 1);
+    w.stop();
+}

@@ -38,6 +38,13 @@ use super::{
 /// Prefix of the actor's process id (`hierarchical-allocator(1)`, as in Mesos).
 pub const ALLOCATOR_ID_PREFIX: &str = "hierarchical-allocator";
 
+/// After a master failover with quota, offers wait at most this long for agents to
+/// re-register (Mesos's allocation hold-off on recovery).
+pub const RECOVERY_HOLD_OFF: Duration = Duration::from_secs(10 * 60);
+
+/// Share of the previously known agents that ends the recovery hold-off early.
+pub const RECOVERY_AGENT_FACTOR: f64 = 0.8;
+
 /// What the allocator knows after a cycle, pushed to the master for synchronous queries
 /// (GET_ROLES, `/roles`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -124,6 +131,8 @@ pub struct AllocatorProcess {
     run_ms: Option<Timer>,
     latency_ms: Option<Timer>,
     metrics: AllocatorMetrics,
+    /// Agents to wait for before offering after a failover with quota.
+    expected_agents: Option<usize>,
 }
 
 impl std::fmt::Debug for AllocatorProcess {
@@ -136,6 +145,23 @@ impl std::fmt::Debug for AllocatorProcess {
 }
 
 impl AllocatorProcess {
+    /// Ends the recovery hold-off once enough agents are back.
+    fn check_recovery(&mut self, ctx: &mut Context<Self>) {
+        if let Some(n) = self.expected_agents {
+            if self.allocator.agent_index.len() >= n {
+                self.end_recovery(ctx);
+            }
+        }
+    }
+
+    fn end_recovery(&mut self, ctx: &mut Context<Self>) {
+        if self.expected_agents.take().is_some() {
+            tracing::info!("allocator recovery complete; offers resume");
+            self.allocator.resume();
+            self.request(ctx, Trigger::All);
+        }
+    }
+
     fn schedule_batch(&mut self, ctx: &mut Context<Self>) {
         ctx.delay(self.config.interval, |p: &mut AllocatorProcess, ctx| {
             p.batch_due = true;
@@ -301,6 +327,12 @@ impl Process for AllocatorProcess {
             ctx.link(owner);
         }
         self.requested_at = ctx.clock().now();
+        if self.expected_agents.is_some() {
+            self.allocator.pause();
+            ctx.delay(RECOVERY_HOLD_OFF, |p: &mut AllocatorProcess, ctx| {
+                p.end_recovery(ctx)
+            });
+        }
         self.schedule_batch(ctx);
     }
 
@@ -325,6 +357,7 @@ enum HandleState {
 pub struct AllocatorHandle {
     state: HandleState,
     queued: Arc<AtomicI64>,
+    expected_agents: Option<usize>,
 }
 
 impl std::fmt::Debug for AllocatorHandle {
@@ -351,7 +384,18 @@ impl AllocatorHandle {
         AllocatorHandle {
             state: HandleState::Local(Box::new(allocator)),
             queued: Arc::new(AtomicI64::new(0)),
+            expected_agents: None,
         }
+    }
+
+    /// Mesos's `recover`: after a failover with quota (`has_quota`), offers are held back
+    /// until 80 % of the `known_agents` re-registered or [`RECOVERY_HOLD_OFF`] passed, so
+    /// quota is not handed out against a half-known cluster. Call before [`start`].
+    ///
+    /// [`start`]: AllocatorHandle::start
+    pub fn recover(&mut self, known_agents: usize, has_quota: bool) {
+        let expected = (known_agents as f64 * RECOVERY_AGENT_FACTOR) as usize;
+        self.expected_agents = (has_quota && expected > 0).then_some(expected);
     }
 
     /// Spawns the actor on `runtime` (id `hierarchical-allocator(N)`); a second call
@@ -373,6 +417,7 @@ impl AllocatorHandle {
                     run_ms: None,
                     latency_ms: None,
                     metrics: AllocatorMetrics::default(),
+                    expected_agents: self.expected_agents.take(),
                 };
                 let id = runtime.generate_id(ALLOCATOR_ID_PREFIX);
                 let pid = runtime.spawn(id, process)?;
@@ -441,7 +486,10 @@ impl AllocatorHandle {
                 let sent = pid.dispatch_and_forget(move |p: &mut AllocatorProcess, ctx| {
                     queued.fetch_sub(1, Ordering::SeqCst);
                     match job(&mut p.allocator) {
-                        Ok(()) => p.request(ctx, trigger),
+                        Ok(()) => {
+                            p.check_recovery(ctx);
+                            p.request(ctx, trigger);
+                        }
                         Err(e) => {
                             tracing::debug!(call = what, error = %e, "allocator call refused")
                         }
