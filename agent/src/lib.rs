@@ -12,6 +12,8 @@
 //! - [`fetcher`]: `CommandInfo.uris` into the sandbox (copy, extract, executable bit, cache);
 //! - [`reaper`]: the agent as child subreaper, reaping orphans without stealing children;
 //! - [`proc_stat`]: `/proc/<pid>/stat` for usage and zombies;
+//! - [`http`]: the agent's HTTP endpoints (`/state`, `/metrics/snapshot`, `/api/v1`, ...);
+//! - [`files`]: sandboxes over `/files/*` under virtual paths that never escape them;
 //! - [`run`]: starting a whole agent from its flags (for `mesos agent` / `mesos local`);
 //! - [`slave`]: the agent actor (registration, pings, reliable status updates);
 //! - [`sys`]: the few raw system calls (the only module with `unsafe`).
@@ -21,7 +23,9 @@ pub mod containerizer;
 pub mod default_executor;
 pub mod executor_env;
 pub mod fetcher;
+pub mod files;
 pub mod flags;
+pub mod http;
 pub mod operations;
 pub mod paths;
 pub mod proc_stat;

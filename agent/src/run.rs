@@ -80,7 +80,9 @@ pub fn start(
     };
     let mut builder = Runtime::builder()
         .bind(SocketAddr::new(ip, flags.port))
-        .delegate("slave(1)");
+        .delegate("slave(1)")
+        // `/metrics/snapshot` goes to slave(1), which refreshes its gauges first.
+        .metrics_process(false);
     if let Some(adv) = flags.advertise_ip.as_deref() {
         let adv: IpAddr = adv
             .parse()

@@ -106,6 +106,7 @@ pub struct Slave {
     containerizer: Arc<dyn Containerizer>,
     frameworks: BTreeMap<String, model::Framework>,
     agent_environment: BTreeMap<String, String>,
+    http: crate::http::HttpState,
     ops: operations::OperationsState,
 }
 
@@ -149,6 +150,7 @@ impl Slave {
             containerizer,
             frameworks: BTreeMap::new(),
             agent_environment: BTreeMap::new(),
+            http: crate::http::HttpState::new(),
             ops,
         })
     }
@@ -173,6 +175,19 @@ impl Slave {
     /// Registered or not.
     pub fn state(&self) -> SlaveState {
         self.state
+    }
+
+    /// What the HTTP endpoints read (and the HTTP surface's own state).
+    pub(crate) fn http_view(&mut self) -> crate::http::AgentView<'_> {
+        crate::http::AgentView {
+            flags: &self.flags,
+            info: &self.info,
+            master: &self.master,
+            registered: self.state == SlaveState::Running,
+            frameworks: &self.frameworks,
+            containerizer: &self.containerizer,
+            http: &mut self.http,
+        }
     }
 
     /// A uniformly random duration in `[0, max]` (registration jitter).
@@ -355,9 +370,16 @@ impl Slave {
         }
         let now = ctx.clock().now();
         let recorded = update.clone();
-        let outcome = self.updates.update(update, checkpoint, now)?;
+        let outcome = match self.updates.update(update, checkpoint, now) {
+            Ok(o) => o,
+            Err(e) => {
+                self.http.invalid_status_update();
+                return Err(e);
+            }
+        };
         if matches!(outcome, UpdateOutcome::Accepted { .. }) {
             self.record_task_state(&recorded);
+            self.http_view().status_update_accepted(&recorded);
         }
         match outcome {
             UpdateOutcome::Accepted {
@@ -448,6 +470,7 @@ fn same_agent(previous: &v1::AgentInfo, current: &v1::AgentInfo) -> bool {
 impl Process for Slave {
     fn routes(r: &mut libprocess::Routes<Self>) {
         r.any("api/v1/executor", |s, ctx, req| s.executor_http(ctx, req));
+        crate::http::routes(r);
     }
 
     fn handlers(h: &mut Handlers<Self>) {
@@ -504,6 +527,7 @@ impl Process for Slave {
             ctx.self_pid(),
             self.master
         );
+        self.http.started(ctx.clock().now());
         self.recover(ctx);
         self.recover_operations(ctx);
         self.start_registration(ctx);

@@ -790,6 +790,7 @@ impl Slave {
                 },
             );
         }
+        self.http_view().executor_completed(fid, eid);
         if let Some(fw) = self.frameworks.get_mut(fid) {
             fw.executors.remove(eid);
         }
