@@ -11,6 +11,7 @@
 //! pause while the agent is not registered and resume when it is again.
 
 mod config;
+mod operations;
 mod updates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -63,6 +64,9 @@ struct Shared {
     acks: AtomicU64,
     kills: AtomicU64,
     framework_shutdowns: AtomicU64,
+    operations_applied: AtomicU64,
+    operation_updates_sent: AtomicU64,
+    operation_acks: AtomicU64,
     shutdown: Mutex<Option<String>>,
 }
 
@@ -85,6 +89,12 @@ pub struct AgentStats {
     pub kills: u64,
     /// ShutdownFrameworkMessages received.
     pub framework_shutdowns: u64,
+    /// ApplyOperationMessages applied (a re-sent one counts once).
+    pub operations_applied: u64,
+    /// UpdateOperationStatusMessages sent, retries included.
+    pub operation_updates_sent: u64,
+    /// AcknowledgeOperationStatusMessages that matched an update in flight.
+    pub operation_acks: u64,
 }
 
 /// A task as the simulated agent knows it.
@@ -127,6 +137,7 @@ pub struct SimulatedAgent {
     next_epoch: u64,
     rng: u64,
     shared: Arc<Shared>,
+    ops: operations::OperationsState,
 }
 
 /// A handle to a running simulated agent; cheap to clone.
@@ -155,6 +166,9 @@ impl SimulatedAgent {
                     reason: e.to_string(),
                 }
             })?;
+        let ops = operations::OperationsState::new(mesos_protos::resources::Resources::from(
+            resources.as_slice(),
+        ));
         let info = v1::AgentInfo {
             hostname: config.hostname.clone(),
             resources,
@@ -180,6 +194,7 @@ impl SimulatedAgent {
             next_epoch: 0,
             rng: 0,
             shared,
+            ops,
         })
     }
 
@@ -249,7 +264,9 @@ impl SimulatedAgent {
                 internal::RegisterSlaveMessage {
                     slave: self.info.clone(),
                     version: Some(AGENT_VERSION.into()),
-                    ..Default::default()
+                    checkpointed_resources: self.ops.checkpointed(),
+                    agent_capabilities: operations::capabilities(),
+                    resource_version_uuid: Some(self.ops.version()),
                 },
             ),
             Some(id) => {
@@ -293,6 +310,9 @@ impl SimulatedAgent {
                 .map(|f| self.frameworks[f].clone())
                 .collect(),
             version: Some(AGENT_VERSION.into()),
+            checkpointed_resources: self.ops.checkpointed(),
+            agent_capabilities: operations::capabilities(),
+            resource_version_uuid: Some(self.ops.version()),
             ..Default::default()
         }
     }
@@ -315,6 +335,7 @@ impl SimulatedAgent {
         }
         self.arm_watchdog(ctx);
         self.resume_streams(ctx);
+        self.operations_registered(ctx);
     }
 
     fn unregistered(&mut self) {
@@ -676,6 +697,7 @@ impl Process for SimulatedAgent {
             ctx.terminate();
         });
         h.on::<internal::FrameworkToExecutorMessage>(|_a, _ctx, _from, _m| {});
+        Self::operation_handlers(h);
     }
 
     fn initialize(&mut self, ctx: &mut Context<Self>) {
@@ -734,7 +756,19 @@ impl AgentHandle {
             acks: s.acks.load(Ordering::Relaxed),
             kills: s.kills.load(Ordering::Relaxed),
             framework_shutdowns: s.framework_shutdowns.load(Ordering::Relaxed),
+            operations_applied: s.operations_applied.load(Ordering::Relaxed),
+            operation_updates_sent: s.operation_updates_sent.load(Ordering::Relaxed),
+            operation_acks: s.operation_acks.load(Ordering::Relaxed),
         }
+    }
+
+    /// The agent's total resources (operations applied) and what it checkpoints.
+    pub async fn resources(
+        &self,
+    ) -> Result<(mesos_protos::resources::Resources, Vec<v1::Resource>), DispatchError> {
+        self.pid
+            .dispatch(|a, _| (a.ops.total.clone(), a.ops.checkpointed()))
+            .await
     }
 
     /// The tasks the agent knows, in (framework, task) order.

@@ -12,6 +12,7 @@
 mod backoff;
 mod error;
 pub mod executor;
+pub mod operations;
 pub mod scheduler;
 mod transport;
 

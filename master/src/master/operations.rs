@@ -288,8 +288,11 @@ impl Master {
             tracing::warn!(agent = %agent_id, "status update for an unknown operation; ignored");
             return;
         };
+        let wants_feedback = operation.info.id.is_some() && fid.is_some();
         match (forward, fid) {
             (Some(status), Some(fid)) => self.send_event(&fid, &status_event(status)),
+            // The framework is not (yet) back: the agent retries until it acknowledges.
+            _ if wants_feedback => {}
             _ => {
                 // Nobody to acknowledge it: the master does, and forgets a finished one.
                 if let Some(status_uuid) = msg.status.uuid.clone() {
