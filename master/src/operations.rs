@@ -319,7 +319,17 @@ pub fn reconcile(
                     .is_none_or(|a| o.agent_id.as_ref().is_some_and(|oa| &oa.value == a))
             });
             if let Some(op) = known {
-                return strip(op);
+                let mut status = strip(op);
+                // An operation still in flight on an agent the master lost.
+                let agent = op.agent_id.as_ref().map(|a| a.value.as_str()).unwrap_or("");
+                if !is_terminal(status.state()) {
+                    if state.agents.unreachable.contains_key(agent) {
+                        status.state = OperationState::OperationUnreachable as i32;
+                    } else if state.agents.gone.contains_key(agent) {
+                        status.state = OperationState::OperationGoneByOperator as i32;
+                    }
+                }
+                return status;
             }
             let id = v1::OperationId {
                 value: r.operation_id.clone(),
@@ -478,6 +488,15 @@ mod tests {
         );
         assert!(answers.iter().all(|s| s.uuid.is_none()));
         assert_eq!(answers[1].operation_id.as_ref().unwrap().value, "x");
+        // A pending operation on an agent that became unreachable answers UNREACHABLE.
+        ops.add(new_operation(
+            info(Some("p")),
+            Some("f"),
+            "u",
+            v1::Uuid { value: vec![3] },
+        ));
+        let pending = reconcile(&st, &ops, "f", &[req("p", Some("u"))]);
+        assert_eq!(pending[0].state(), OperationState::OperationUnreachable);
         // Another framework does not see f's operations.
         assert!(reconcile(&st, &ops, "other", &[]).is_empty());
     }

@@ -445,6 +445,8 @@ impl MasterState {
         self.agents.recovered.remove(agent_id);
         self.agents.unreachable.remove(agent_id);
         self.agents.gone.insert(agent_id.to_owned(), now);
+        // Its operations are over; reconciliation answers OPERATION_GONE_BY_OPERATOR.
+        self.operations.remove_agent(agent_id);
         (offers, updates)
     }
 

@@ -825,3 +825,48 @@ fn reservations_and_volumes_survive_a_master_restart() {
     master.stop();
     agent2.runtime.shutdown_blocking();
 }
+
+#[test]
+fn acknowledgement_needs_a_valid_uuid() {
+    let s = setup();
+    let fw = subscribe(&s);
+    let r = call(
+        s.master.addr(),
+        &fw.stream,
+        &json!({"framework_id": {"value": fw.id}, "type": "ACKNOWLEDGE_OPERATION_STATUS",
+            "acknowledge_operation_status": {"uuid": B64.encode(b"short"),
+                "operation_id": {"value": "x"}}}),
+    );
+    assert_eq!(r.status, 400);
+    assert!(String::from_utf8_lossy(&r.body).contains("UUID"));
+    s.master.stop();
+}
+
+#[test]
+fn operations_of_a_gone_agent_reconcile_as_gone_by_operator() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, agent, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "r"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    let _unacked = fw.next_status();
+    let r = api(
+        &s,
+        json!({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": agent}}}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    fw.reconcile(
+        &s,
+        json!([{"operation_id": {"value": "r"}, "agent_id": {"value": agent}}]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["operation_id"]["value"], "r");
+    assert_eq!(st["state"], "OPERATION_GONE_BY_OPERATOR");
+    s.master.stop();
+}

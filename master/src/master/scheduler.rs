@@ -109,6 +109,18 @@ pub fn validate_call_shape(call: &Call) -> Result<Type, (u16, String)> {
             return Err((400, "Not a valid UUID in 'acknowledge.uuid'".into()));
         }
     }
+    if t == Type::AcknowledgeOperationStatus {
+        let uuid = call
+            .acknowledge_operation_status
+            .as_ref()
+            .map_or(0, |a| a.uuid.len());
+        if uuid != 16 {
+            return Err((
+                400,
+                "Not a valid UUID in 'acknowledge_operation_status.uuid'".into(),
+            ));
+        }
+    }
     Ok(t)
 }
 
