@@ -45,11 +45,6 @@ pub const BUILD_USER: &str = "mesos-rs";
 /// Completed frameworks kept for `/state` (Mesos's `--max_completed_frameworks`).
 pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
 
-/// The capabilities this agent reports (it sends none to the master yet).
-pub fn capability_names() -> Vec<String> {
-    Vec::new()
-}
-
 /// `/version` and GET_VERSION.
 pub fn version_info() -> v1::VersionInfo {
     v1::VersionInfo {
@@ -187,6 +182,8 @@ pub struct AgentView<'a> {
     pub frameworks: &'a BTreeMap<String, Framework>,
     /// The containerizer (container status and usage).
     pub containerizer: &'a Arc<dyn Containerizer>,
+    /// The capabilities the agent reports to the master.
+    pub capabilities: fn() -> Vec<v1::agent_info::Capability>,
     /// What the HTTP surface keeps.
     pub http: &'a mut HttpState,
 }
@@ -200,6 +197,18 @@ fn agent_id_of(info: &v1::AgentInfo) -> Option<&str> {
 }
 
 impl<'a> AgentView<'a> {
+    /// The capabilities' names (`MULTI_ROLE`, ...), as `/state` lists them.
+    pub fn capability_names(&self) -> Vec<&'static str> {
+        (self.capabilities)()
+            .iter()
+            .map(|c| {
+                c.r#type
+                    .and_then(|t| v1::agent_info::capability::Type::try_from(t).ok())
+                    .map_or("UNKNOWN", |t| t.as_str_name())
+            })
+            .collect()
+    }
+
     fn agent_id(&self) -> Option<&'a str> {
         agent_id_of(self.info)
     }

@@ -186,6 +186,7 @@ impl Slave {
             registered: self.state == SlaveState::Running,
             frameworks: &self.frameworks,
             containerizer: &self.containerizer,
+            capabilities: operations::agent_capabilities,
             http: &mut self.http,
         }
     }

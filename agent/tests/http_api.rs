@@ -337,6 +337,9 @@ fn state_has_mesos_shape() {
     assert_eq!(s["hostname"], "agent-host");
     assert_eq!(s["pid"], format!("slave(1)@{}", c.rt.address()));
     assert!(s["start_time"].as_f64().unwrap() > 0.0);
+    let caps = s["capabilities"].as_array().unwrap();
+    assert!(caps.contains(&Value::from("MULTI_ROLE")), "{caps:?}");
+    assert!(caps.iter().all(Value::is_string));
     flat_resources("resources", &s["resources"]);
     assert_eq!(s["resources"]["cpus"], 2.0);
     assert_eq!(s["resources"]["mem"], 1024.0);

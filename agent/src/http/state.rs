@@ -62,7 +62,7 @@ pub fn state_json(view: &AgentView<'_>, pid: &str) -> Value {
     );
     o.insert("pid".into(), json!(pid));
     o.insert("hostname".into(), json!(info.hostname));
-    o.insert("capabilities".into(), json!(super::capability_names()));
+    o.insert("capabilities".into(), json!(view.capability_names()));
     if let Some(d) = &info.domain {
         o.insert("domain".into(), mesos_protos::json::to_value(d));
     }
