@@ -153,10 +153,16 @@ impl HttpState {
             format!("/frameworks/{framework_id}/executors/{executor_id}/runs/latest"),
         ];
         if let Some(agent) = agent_id {
-            virtual_paths.push(format!(
-                "{}/slaves/{agent}/frameworks/{framework_id}/executors/{executor_id}/runs/latest",
-                work_dir.display()
-            ));
+            let latest = work_dir
+                .join("slaves")
+                .join(agent)
+                .join("frameworks")
+                .join(framework_id)
+                .join("executors")
+                .join(executor_id)
+                .join("runs")
+                .join("latest");
+            virtual_paths.push(latest.display().to_string());
         }
         for v in &virtual_paths {
             if let Err(e) = self.files.attach(sandbox, v) {

@@ -758,3 +758,53 @@ fn operator_api_errors_are_mesos_status_codes() {
     );
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn a_started_agent_serves_metrics_and_state_at_the_top_level() {
+    let master_rt = Runtime::start().unwrap();
+    let (tx, _seen) = mpsc::unbounded();
+    master_rt
+        .spawn(
+            "master",
+            FakeMaster {
+                seen: tx,
+                answer: true,
+                ping_timeout: None,
+            },
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = vec![
+        format!("--master={}", master_rt.address()),
+        "--port=0".to_string(),
+        format!("--work_dir={}", dir.path().join("work").display()),
+        format!("--runtime_dir={}", dir.path().join("run").display()),
+        "--resources=cpus:3;mem:512".to_string(),
+        "--registration_backoff_factor=10ms".to_string(),
+    ];
+    let flags = mesos_agent::flags::AgentFlags::load(&args, &Default::default()).unwrap();
+    let agent = mesos_agent::run::start(flags, Default::default(), Default::default()).unwrap();
+    let http = Http {
+        rt: tokio(),
+        client: reqwest::Client::new(),
+        base: format!("http://{}", agent.address),
+    };
+    let clock = libprocess::Clock::new();
+    let mut registered = false;
+    for _ in 0..600 {
+        let m = http.get("/metrics/snapshot").json();
+        assert_eq!(m["slave/cpus_total"], 3.0, "{m}");
+        if m["slave/registered"] == 1.0 {
+            registered = true;
+            break;
+        }
+        block_on(clock.sleep(Duration::from_millis(50)));
+    }
+    assert!(registered, "the agent registers within 30 s");
+    let s = http.get("/state").json();
+    assert_eq!(s["id"], "m1-S0");
+    assert_eq!(s["resources"]["cpus"], 3.0);
+    assert_eq!(http.get("/health").status, 200);
+    block_on(agent.runtime.shutdown());
+    block_on(master_rt.shutdown());
+}
