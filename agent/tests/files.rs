@@ -411,3 +411,67 @@ fn a_finished_executors_sandbox_stays_readable() {
     );
     assert_eq!(r.json()["data"], "hello world\n");
 }
+
+/// A real command task (the built `mesos-executor` running `echo`): its output is read
+/// back through `/files/read` once it has finished and its executor is gone.
+#[test]
+fn a_real_tasks_output_is_served_and_escapes_are_refused() {
+    let launcher_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mesos-executor"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let mut c = cluster(true);
+    let agent = c.start_real_agent("slave(1)", &launcher_dir);
+    c.advance(Duration::from_secs(1));
+    c.drain();
+    let mut msg = run_task_message("t1", true);
+    msg.task.command = Some(v1::CommandInfo {
+        value: Some("echo real output".into()),
+        ..Default::default()
+    });
+    c.rt.send_from(c.master.upid(), agent.upid(), msg);
+    let mut done = false;
+    while !done {
+        let seen = c.wait_real(|s| !updates_of(s).is_empty());
+        for u in updates_of(&seen) {
+            c.ack(&agent, &u);
+            done |= u.status.state() == v1::TaskState::TaskFinished;
+        }
+    }
+    let seen = c.wait_real(|s| s.iter().any(|x| matches!(x, Seen::Exited(_))));
+    assert!(!seen.is_empty());
+    let a = Agent {
+        c,
+        agent,
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        client: reqwest::Client::new(),
+    };
+    let stdout = "/frameworks/fw/executors/t1/runs/latest/stdout";
+    let r = a.get("/files/read", &[("path", stdout), ("offset", "0")]);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.json()["data"].as_str().unwrap().contains("real output\n"),
+        "{}",
+        r.json()
+    );
+    let r = a.get(
+        "/files/read",
+        &[
+            (
+                "path",
+                "/frameworks/fw/executors/t1/runs/latest/../../../../../../../../meta",
+            ),
+            ("offset", "0"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    let s: Value = serde_json::from_slice(&a.get("/state", &[]).body).unwrap();
+    assert_eq!(
+        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"],
+        "TASK_FINISHED"
+    );
+}
