@@ -242,23 +242,21 @@ impl<'a> AgentView<'a> {
         self.http.counters.valid_status_updates += 1;
         let fid = update.framework_id.value.as_str();
         let tid = update.status.task_id.value.as_str();
-        let Some(fw) = self.frameworks.get(fid) else {
-            return;
-        };
-        let holds = |e: &&crate::slave::model::Executor| e.tasks.contains_key(tid);
-        let exec = update
-            .executor_id
-            .as_ref()
-            .and_then(|e| fw.executors.get(&e.value))
-            .filter(holds)
-            .or_else(|| fw.executors.get(tid).filter(holds))
-            .or_else(|| fw.executor_of(tid));
-        let Some(exec) = exec else {
-            return;
-        };
+        let exec = self.frameworks.get(fid).and_then(|fw| {
+            let holds = |e: &&crate::slave::model::Executor| e.tasks.contains_key(tid);
+            update
+                .executor_id
+                .as_ref()
+                .and_then(|e| fw.executors.get(&e.value))
+                .filter(holds)
+                .or_else(|| fw.executors.get(tid).filter(holds))
+                .or_else(|| fw.executor_of(tid))
+        });
         let state = update.status.state();
         if is_terminal_state(state) {
-            let first = exec.tasks.get(tid).is_none_or(|t| {
+            // A task the model never held (its executor failed to launch) ends here
+            // too; a known one counts only on its first terminal state.
+            let first = exec.and_then(|e| e.tasks.get(tid)).is_none_or(|t| {
                 t.statuses
                     .iter()
                     .filter(|s| is_terminal_state(s.state()))
@@ -272,6 +270,9 @@ impl<'a> AgentView<'a> {
                 self.http.counters.tasks_terminal[i] += 1;
             }
         }
+        let Some(exec) = exec else {
+            return;
+        };
         let agent = self.agent_id();
         self.http.attach_sandbox(
             &self.flags.work_dir,

@@ -598,6 +598,22 @@ fn metrics_snapshot_follows_the_actor() {
     let m = http.get("/metrics/snapshot").json();
     assert_eq!(m["slave/invalid_status_updates"], 1.0);
     assert_eq!(m["slave/valid_status_updates"], 3.0);
+    assert_eq!(m["slave/container_launch_errors"], 0.0);
+    // A task whose executor cannot be launched (its URI cannot be fetched).
+    let mut msg = run_task_message("t2", false);
+    msg.task.command = Some(v1::CommandInfo {
+        value: Some("true".into()),
+        uris: vec![v1::command_info::Uri {
+            value: c.work.path().join("no-such-file").display().to_string(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    c.rt.send_from(c.master.upid(), agent.upid(), msg);
+    c.settle();
+    let m = http.get("/metrics/snapshot").json();
+    assert_eq!(m["slave/container_launch_errors"], 1.0);
+    assert_eq!(m["slave/tasks_failed"], 2.0);
 }
 
 #[test]

@@ -169,6 +169,7 @@ impl Slave {
                     tasks,
                 ) {
                     tracing::warn!("failed to launch executor {eid} of framework {fid}: {e}");
+                    self.http.counters.container_launch_errors += 1;
                     self.send_agent_update(
                         ctx,
                         &framework_id,
@@ -483,8 +484,9 @@ impl Slave {
                 let r = containerizer.destroy(&container).await;
                 (container, r)
             },
-            |_, _, (container, r)| {
+            |s, _, (container, r)| {
                 if let Err(e) = r {
+                    s.http.counters.container_destroy_errors += 1;
                     tracing::warn!("failed to destroy container {container}: {e}");
                 }
             },
