@@ -240,6 +240,40 @@ fn an_unacknowledged_update_is_retried_with_back_off() {
 }
 
 #[test]
+fn a_lost_master_gets_the_update_again_after_reregistration() {
+    let mut c = ops_cluster();
+    let agent = registered(&mut c);
+    let op = c.apply(&agent, reserve("r", vec![disk(10.0, Some("r1"))]));
+    let first = only_update(&mut c);
+    // No pings for 75 s: the agent takes its master for lost and re-registers (the fake
+    // master answers at once, like a newly elected one).
+    c.advance(Duration::from_secs(76));
+    // Re-registration goes out within the 1 s back-off factor.
+    c.advance(Duration::from_secs(2));
+    let seen = c.drain();
+    let rereg = seen
+        .iter()
+        .position(|s| matches!(s, Seen::Reregister(_)))
+        .unwrap_or_else(|| panic!("no re-registration in {seen:?}"));
+    let after = &seen[rereg..];
+    let Some(Seen::UpdateSlave(update)) = after
+        .iter()
+        .find(|s| matches!(s, Seen::UpdateSlave(_)))
+        .cloned()
+    else {
+        panic!("{after:?}")
+    };
+    let ops = update.operations.unwrap().operations;
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0].uuid.value, op);
+    let resent = op_updates(after);
+    assert!(!resent.is_empty(), "{after:?}");
+    assert!(resent.iter().all(|u| u.status == first.status));
+    c.ack(&agent, &first);
+    assert!(c.operations(&agent).is_empty());
+}
+
+#[test]
 fn an_agent_restart_before_the_ack_sends_the_update_again() {
     let mut c = ops_cluster();
     let agent = registered(&mut c);
