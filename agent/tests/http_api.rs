@@ -639,7 +639,7 @@ fn health_version_flags() {
 #[test]
 fn operator_api_calls_in_json_and_protobuf() {
     let (c, agent) = registered();
-    let _exec = running_task(&c, &agent);
+    let exec = running_task(&c, &agent);
     let http = Http::new(&c);
     let r = http.call_json(r#"{"type":"GET_HEALTH"}"#);
     assert_eq!(r.status, 200);
@@ -655,6 +655,11 @@ fn operator_api_calls_in_json_and_protobuf() {
     assert!(flags
         .iter()
         .any(|x| x["name"] == "work_dir" && x["value"].is_string()));
+    // The executor's message to its framework counts as a valid framework message.
+    exec.rt
+        .block_on(exec.client.message(b"hi".to_vec()))
+        .unwrap();
+    c.settle();
     let m = http
         .call_json(r#"{"type":"GET_METRICS","get_metrics":{"timeout":{"nanoseconds":5000000000}}}"#)
         .json();
@@ -662,6 +667,9 @@ fn operator_api_calls_in_json_and_protobuf() {
     assert!(metrics
         .iter()
         .any(|x| x["name"] == "slave/tasks_running" && x["value"] == 1.0));
+    assert!(metrics
+        .iter()
+        .any(|x| x["name"] == "slave/valid_framework_messages" && x["value"] == 1.0));
     let a = http.call_json(r#"{"type":"GET_AGENT"}"#).json();
     assert_eq!(a["type"], "GET_AGENT");
     assert_eq!(a["get_agent"]["agent_info"]["id"]["value"], "m1-S0");

@@ -164,6 +164,7 @@ impl Slave {
             call::Type::Message => match call.message {
                 Some(m) => {
                     if let Some(agent) = self.info.id.clone() {
+                        self.http.counters.valid_framework_messages += 1;
                         ctx.send(
                             &self.master,
                             internal::ExecutorToFrameworkMessage {
@@ -173,6 +174,8 @@ impl Slave {
                                 data: m.data,
                             },
                         );
+                    } else {
+                        self.http.counters.invalid_framework_messages += 1;
                     }
                     Response::status(202)
                 }
