@@ -750,6 +750,10 @@ fn operator_api_errors_are_mesos_status_codes() {
     let json = ("Content-Type", "application/json");
     let r = http.send(http.client.get(format!("{}/api/v1", http.base)));
     assert_eq!(r.status, 405);
+    assert_eq!(
+        r.text(),
+        "405 Method Not Allowed. Expecting one of { 'POST' }, but received 'GET'."
+    );
     let r = http.post(&[], br#"{"type":"GET_HEALTH"}"#.to_vec());
     assert_eq!(r.status, 400);
     assert!(r.text().contains("Content-Type"), "{}", r.text());

@@ -83,7 +83,9 @@ pub fn negotiate(
     if method != "POST" {
         return Err(fail(
             405,
-            format!("Expecting a 'POST' request, received '{method}'"),
+            format!(
+                "405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{method}'."
+            ),
         ));
     }
     let content_type = header("Content-Type")
