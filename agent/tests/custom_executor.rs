@@ -121,6 +121,27 @@ fn until_terminal(
     }
 }
 
+/// The scheduler's SHUTDOWN ends the executor cleanly (it would otherwise outlive the
+/// test, retrying its subscription for the recovery timeout).
+fn shut_down(c: &mut Cluster, agent: &Pid<Slave>) {
+    c.rt.send_from(
+        c.master.upid(),
+        agent.upid(),
+        internal::ShutdownExecutorMessage {
+            framework_id: Some(v1::FrameworkId { value: "fw".into() }),
+            executor_id: Some(v1::ExecutorId {
+                value: "custom".into(),
+            }),
+        },
+    );
+    let seen = c.wait_real(|s| s.iter().any(|x| matches!(x, Seen::Exited(_))));
+    assert!(
+        seen.iter().any(|x| matches!(x,
+            Seen::Exited(e) if e.executor_id.value == "custom" && e.status == 0)),
+        "{seen:?}"
+    );
+}
+
 fn sandbox(c: &Cluster) -> PathBuf {
     c.work
         .path()
@@ -188,23 +209,43 @@ fn a_custom_executor_runs_two_tasks_with_the_mesos_environment() {
     assert_eq!(env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"], "4secs");
     assert_eq!(env["MESOS_HTTP_COMMAND_EXECUTOR"], "0");
     assert_eq!(env["MESOS_TASK_ID"], "one");
-    // The scheduler's SHUTDOWN ends the executor cleanly.
-    c.rt.send_from(
-        c.master.upid(),
-        agent.upid(),
-        internal::ShutdownExecutorMessage {
-            framework_id: Some(v1::FrameworkId { value: "fw".into() }),
-            executor_id: Some(v1::ExecutorId {
-                value: "custom".into(),
-            }),
-        },
-    );
-    let seen = c.wait_real(|s| s.iter().any(|x| matches!(x, Seen::Exited(_))));
-    assert!(
-        seen.iter().any(|x| matches!(x,
-            Seen::Exited(e) if e.executor_id.value == "custom" && e.status == 0)),
-        "{seen:?}"
-    );
+    shut_down(&mut c, &agent);
+}
+
+#[test]
+fn tasks_queued_before_the_custom_executor_subscribes_all_reach_it() {
+    let (mut c, agent) = start();
+    // Both arrive before the new executor process can subscribe: the agent queues them
+    // and sends a LAUNCH for each on SUBSCRIBE.
+    for (task, word) in [("q1", "first"), ("q2", "second")] {
+        c.rt.send_from(
+            c.master.upid(),
+            agent.upid(),
+            task_for_custom_executor(task, &format!("echo queued-{word} pid $PPID")),
+        );
+    }
+    let mut states = BTreeMap::new();
+    until_terminal(&mut c, &agent, "q1", &mut states);
+    until_terminal(&mut c, &agent, "q2", &mut states);
+    for task in ["q1", "q2"] {
+        assert_eq!(
+            states[task],
+            [TaskState::TaskRunning, TaskState::TaskFinished],
+            "task {task}"
+        );
+    }
+    let stdout = std::fs::read_to_string(sandbox(&c).join("stdout")).unwrap();
+    let pids: Vec<&str> = ["first", "second"]
+        .iter()
+        .map(|w| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("queued-{w} pid ")))
+                .unwrap_or_else(|| panic!("no output of the {w} task in {stdout}"))
+        })
+        .collect();
+    assert_eq!(pids[0], pids[1], "both tasks ran in one executor");
+    shut_down(&mut c, &agent);
 }
 
 #[test]
