@@ -89,8 +89,9 @@ impl Files {
         Files::default()
     }
 
-    /// Makes `real` (a directory or file, canonicalized now) visible at `virtual_path`.
-    pub fn attach(&self, real: &Path, virtual_path: &str) -> Result<(), FilesError> {
+    /// Makes `real` (a directory or file, canonicalized now) visible at `virtual_path`;
+    /// returns the canonical path attached.
+    pub fn attach(&self, real: &Path, virtual_path: &str) -> Result<PathBuf, FilesError> {
         let canonical = std::fs::canonicalize(from_uri(&real.to_string_lossy()))
             .map_err(|e| FilesError::NotFound(format!("{}: {e}", real.display())))?;
         // Mesos checks readability at attach time; opening is the portable check.
@@ -107,8 +108,8 @@ impl Files {
         }
         self.paths
             .write()
-            .insert(clean_virtual(from_uri(virtual_path)), canonical);
-        Ok(())
+            .insert(clean_virtual(from_uri(virtual_path)), canonical.clone());
+        Ok(canonical)
     }
 
     /// Forgets `virtual_path`.
@@ -116,6 +117,16 @@ impl Files {
         self.paths
             .write()
             .remove(&clean_virtual(from_uri(virtual_path)));
+    }
+
+    /// Forgets `virtual_path` only if it still shows `real` (a newer run may have taken
+    /// over a `latest` path).
+    pub fn detach_if(&self, virtual_path: &str, real: &Path) {
+        let key = clean_virtual(from_uri(virtual_path));
+        let mut paths = self.paths.write();
+        if paths.get(&key).is_some_and(|p| p == real) {
+            paths.remove(&key);
+        }
     }
 
     /// True if `virtual_path` is attached.

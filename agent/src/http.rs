@@ -19,7 +19,7 @@ pub mod operator;
 pub mod render;
 pub mod state;
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -111,8 +111,8 @@ pub struct HttpState {
     pub start_time: Option<Time>,
     /// The sandbox table served by `/files`.
     pub files: Files,
-    /// Containers whose sandboxes are attached.
-    attached: HashSet<String>,
+    /// Containers whose sandboxes are attached, with the (virtual, real) pairs.
+    attached: HashMap<String, Vec<(String, PathBuf)>>,
     /// Ended executors by framework id.
     pub completed: BTreeMap<String, CompletedFramework>,
     /// Push counters.
@@ -145,7 +145,7 @@ impl HttpState {
         container_id: &str,
         sandbox: &Path,
     ) {
-        if self.attached.contains(container_id) {
+        if self.attached.contains_key(container_id) {
             return;
         }
         let mut virtual_paths = vec![
@@ -164,13 +164,40 @@ impl HttpState {
                 .join("latest");
             virtual_paths.push(latest.display().to_string());
         }
-        for v in &virtual_paths {
-            if let Err(e) = self.files.attach(sandbox, v) {
-                tracing::warn!("cannot attach sandbox {} as {v}: {e}", sandbox.display());
-                return;
+        let mut done = Vec::with_capacity(virtual_paths.len());
+        for v in virtual_paths {
+            match self.files.attach(sandbox, &v) {
+                Ok(real) => done.push((v, real)),
+                Err(e) => {
+                    tracing::warn!("cannot attach sandbox {} as {v}: {e}", sandbox.display());
+                    return;
+                }
             }
         }
-        self.attached.insert(container_id.to_string());
+        self.attached.insert(container_id.to_string(), done);
+    }
+
+    /// Detaches a run's sandbox (its `latest` paths only if no newer run took them).
+    fn detach_sandbox(&mut self, container_id: &str) {
+        for (v, real) in self.attached.remove(container_id).unwrap_or_default() {
+            self.files.detach_if(&v, &real);
+        }
+    }
+
+    /// Forgets ended executors beyond `limit` per framework (oldest first), with their
+    /// sandboxes' attachments, as Mesos drops them from its bounded history.
+    fn trim_completed(&mut self, fid: &str, limit: usize) {
+        let mut evicted = Vec::new();
+        if let Some(entry) = self.completed.get_mut(fid) {
+            while entry.executors.len() > limit {
+                if let Some(e) = entry.executors.pop_front() {
+                    evicted.push(e.container_id);
+                }
+            }
+        }
+        for cid in evicted {
+            self.detach_sandbox(&cid);
+        }
     }
 }
 
@@ -321,9 +348,7 @@ impl<'a> AgentView<'a> {
             });
         entry.info = fw.info.clone();
         entry.executors.push_back(done);
-        while entry.executors.len() > limit {
-            entry.executors.pop_front();
-        }
+        self.http.trim_completed(fid, limit);
         if self.http.completed.len() > MAX_COMPLETED_FRAMEWORKS {
             // Drop the oldest-id framework that has no live executors.
             let drop = self
@@ -338,6 +363,7 @@ impl<'a> AgentView<'a> {
                 })
                 .cloned();
             if let Some(k) = drop {
+                self.http.trim_completed(&k, 0);
                 self.http.completed.remove(&k);
             }
         }

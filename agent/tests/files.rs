@@ -475,3 +475,67 @@ fn a_real_tasks_output_is_served_and_escapes_are_refused() {
         "TASK_FINISHED"
     );
 }
+
+/// With `--max_completed_executors_per_framework=1`, an ended executor pushed out of
+/// the history is no longer served; the newest one still is.
+#[test]
+fn sandboxes_leave_with_their_executors_history() {
+    let mut c = cluster(true);
+    let mut flags = c.flags();
+    flags.max_completed_executors_per_framework = 1;
+    let containerizer = std::sync::Arc::new(mesos_agent::containerizer::MesosContainerizer::new(
+        std::sync::Arc::new(c.ops.clone()),
+        c.work.path().join("run"),
+        Vec::new(),
+    ));
+    let slave = Slave::new(flags, agent_info(), c.master.upid().clone(), containerizer).unwrap();
+    let agent = c.rt.spawn("slave(1)", slave).unwrap();
+    c.settle();
+    c.advance(Duration::from_secs(1));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let address = c.rt.address();
+    let read = |task: &str| -> u16 {
+        let url = format!("http://{address}/files/read");
+        let path = format!("/frameworks/fw/executors/{task}/runs/latest/stdout");
+        rt.block_on(async {
+            client
+                .get(url)
+                .query(&[("path", path.as_str()), ("offset", "0")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    for task in ["t1", "t2"] {
+        c.rt.send_from(c.master.upid(), agent.upid(), run_task_message(task, false));
+        c.settle();
+        let sandbox = block_on(agent.dispatch({
+            let task = task.to_string();
+            move |s, _| s.frameworks()["fw"].executors[&task].sandbox.clone()
+        }))
+        .unwrap();
+        std::fs::write(sandbox.join("stdout"), task).unwrap();
+        assert_eq!(read(task), 200, "{task} while running");
+        let pid = c
+            .ops
+            .calls()
+            .iter()
+            .filter_map(|call| match call {
+                OpCall::Spawn(_, pid) => Some(*pid),
+                _ => None,
+            })
+            .last()
+            .unwrap();
+        assert!(c.ops.exit(pid, WaitStatus::Exited(0)));
+        c.wait_for(|s| s.iter().any(|x| matches!(x, Seen::Exited(_))));
+        assert_eq!(read(task), 200, "{task} after it ended");
+    }
+    assert_eq!(read("t1"), 404, "t1 left the history");
+    assert_eq!(read("t2"), 200);
+}

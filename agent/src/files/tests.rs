@@ -161,3 +161,14 @@ fn mode_strings_like_ls() {
     assert_eq!(mode_string(0o040755), "drwxr-xr-x");
     assert_eq!(mode_string(0o120777), "lrwxrwxrwx");
 }
+
+#[test]
+fn detach_if_keeps_a_path_taken_over_by_a_newer_run() {
+    let f = fixture();
+    let old = f.files.attach(&f.root.join("sub"), "/latest").unwrap();
+    let new = f.files.attach(&f.root, "/latest").unwrap();
+    f.files.detach_if("/latest", &old);
+    assert_eq!(f.files.resolve("/latest").unwrap(), new);
+    f.files.detach_if("/latest/", &new);
+    assert_eq!(f.files.resolve("/latest").unwrap_err().status(), 404);
+}
