@@ -526,11 +526,11 @@ fn sandboxes_leave_with_their_executors_history() {
             .ops
             .calls()
             .iter()
-            .filter_map(|call| match call {
+            .rev()
+            .find_map(|call| match call {
                 OpCall::Spawn(_, pid) => Some(*pid),
                 _ => None,
             })
-            .last()
             .unwrap();
         assert!(c.ops.exit(pid, WaitStatus::Exited(0)));
         c.wait_for(|s| s.iter().any(|x| matches!(x, Seen::Exited(_))));
