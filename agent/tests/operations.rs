@@ -208,6 +208,19 @@ fn an_operation_that_does_not_fit_fails_with_a_message() {
     // A failure is still reported reliably and ends with its ack.
     c.ack(&agent, &u);
     assert!(c.operations(&agent).is_empty());
+    // A volume whose persistence id cannot name a folder fails.
+    c.apply(&agent, reserve("r", vec![disk(10.0, Some("r1"))]));
+    let u = only_update(&mut c);
+    c.ack(&agent, &u);
+    c.apply(
+        &agent,
+        create("bad", vec![volume(10.0, "r1", "..", "data")]),
+    );
+    let u = only_update(&mut c);
+    assert_eq!(u.status.state(), OperationState::OperationFailed);
+    assert!(u.status.message.clone().unwrap().contains("'..'"), "{u:?}");
+    assert!(c.total(&agent).persistent_volumes().is_empty());
+    c.ack(&agent, &u);
     // An unsupported type fails too.
     c.apply(
         &agent,

@@ -119,3 +119,64 @@ fn streams_recover_from_their_log() {
     assert!(r.terminated);
     assert_eq!(m.stream_count(), 0);
 }
+
+fn disk(mb: f64, role: Option<&str>) -> v1::Resource {
+    v1::Resource {
+        name: "disk".into(),
+        r#type: v1::value::Type::Scalar as i32,
+        scalar: Some(v1::value::Scalar { value: mb }),
+        reservations: role
+            .map(|r| v1::resource::ReservationInfo {
+                r#type: Some(v1::resource::reservation_info::Type::Dynamic as i32),
+                role: Some(r.into()),
+                ..Default::default()
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn checkpointed_resources_take_the_place_of_plain_ones() {
+    use mesos_protos::resources::Resources;
+    let flag = Resources::from(vec![disk(1000.0, None)]);
+    let ckpt = Resources::from(vec![disk(300.0, Some("r1"))]);
+    let total = state::apply_checkpointed(&flag, &ckpt).unwrap();
+    assert_eq!(
+        total,
+        Resources::from(vec![disk(700.0, None), disk(300.0, Some("r1"))])
+    );
+    let too_big = Resources::from(vec![disk(3000.0, Some("r1"))]);
+    let e = state::apply_checkpointed(&flag, &too_big).unwrap_err();
+    assert!(e.contains("incompatible agent resources"), "{e}");
+    // Pre-refinement (`role` + `reservation`) input converts.
+    #[allow(deprecated)]
+    let old = v1::Resource {
+        role: Some("r1".into()),
+        reservation: Some(v1::resource::ReservationInfo::default()),
+        ..disk(300.0, None)
+    };
+    assert_eq!(state::from_wire(&[old]).unwrap(), ckpt);
+}
+
+#[test]
+fn resource_state_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = crate::paths::Layout::new(dir.path(), dir.path().join("run"));
+    assert!(state::read_state(&layout).unwrap().is_none());
+    // Only resources.info (an older layout): read as the state.
+    state::write_resources_info(&layout, &[disk(5.0, Some("r"))]).unwrap();
+    let s = state::read_state(&layout).unwrap().unwrap();
+    assert_eq!(s.resources, vec![disk(5.0, Some("r"))]);
+    assert!(!layout.resources_target_file().exists());
+    let full = state::ResourceState {
+        operations: vec![v1::Operation {
+            uuid: new_uuid(),
+            ..Default::default()
+        }],
+        resources: vec![disk(7.0, Some("r"))],
+    };
+    state::write_state(&layout, &full).unwrap();
+    assert_eq!(state::read_state(&layout).unwrap().unwrap(), full);
+}

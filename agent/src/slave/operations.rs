@@ -241,6 +241,10 @@ impl Slave {
             .apply(&info)
             .map_err(|e| format!("failed to apply the operation: {e}"))?;
         let checkpointed = total.filter(state::needs_checkpointing);
+        // Every volume must name a folder of its own (valid role and persistence id).
+        for v in checkpointed.persistent_volumes().iter() {
+            volumes::volume_path(&self.layout, &v.to_proto()).map_err(|e| e.to_string())?;
+        }
         self.ops
             .volumes
             .check_removable(&self.layout, &self.ops.checkpointed, &checkpointed)
