@@ -28,7 +28,7 @@ use mesos_protos::v1;
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::containerizer::Containerizer;
-use crate::flags::{AgentFlags, RecoverMode};
+use crate::flags::AgentFlags;
 use crate::paths::{self, Layout};
 use crate::status_update_manager::{AckOutcome, StatusUpdateManager, UpdateOutcome};
 
@@ -106,6 +106,8 @@ pub struct Slave {
     containerizer: Arc<dyn Containerizer>,
     frameworks: BTreeMap<String, model::Framework>,
     agent_environment: BTreeMap<String, String>,
+    /// Recovered executors may still subscribe again: registration waits (see `recover`).
+    recovering: bool,
     http: crate::http::HttpState,
     ops: operations::OperationsState,
 }
@@ -122,15 +124,14 @@ impl Slave {
     ) -> Result<Slave, SlaveError> {
         let layout = Layout::new(&flags.work_dir, &flags.runtime_dir);
         info.id = None;
-        if flags.recover == RecoverMode::Reconnect {
-            if let Some(previous) = recover_agent_info(&layout)? {
-                if same_agent(&previous, &info) {
-                    info.id = previous.id;
-                } else {
-                    tracing::warn!(
-                        "the agent's hostname, port, resources or attributes changed since it last ran; registering as a new agent"
-                    );
-                }
+        // Both recovery modes need the old id: `cleanup` to find the executors it kills.
+        if let Some(previous) = recover_agent_info(&layout)? {
+            if same_agent(&previous, &info) {
+                info.id = previous.id;
+            } else {
+                tracing::warn!(
+                    "the agent's hostname, port, resources or attributes changed since it last ran; registering as a new agent"
+                );
             }
         }
         let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
@@ -150,6 +151,7 @@ impl Slave {
             containerizer,
             frameworks: BTreeMap::new(),
             agent_environment: BTreeMap::new(),
+            recovering: false,
             http: crate::http::HttpState::new(),
             ops,
         })
@@ -531,7 +533,7 @@ impl Process for Slave {
         self.http.started(ctx.clock().now());
         self.recover(ctx);
         self.recover_operations(ctx);
-        self.start_registration(ctx);
+        self.register_after_recovery(ctx);
     }
 
     fn exited(&mut self, ctx: &mut Context<Self>, pid: &Upid) {

@@ -8,7 +8,9 @@
 //! (checkpointed first) and is ACKNOWLEDGED on the executor's stream; MESSAGE goes to the
 //! master for the scheduler; HEARTBEAT is accepted.
 
+use std::collections::HashSet;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
@@ -33,14 +35,26 @@ fn text(status: u16, message: impl Into<String>) -> Response {
         .with_header("Content-Type", "text/plain; charset=utf-8")
 }
 
+/// Tells subscriptions apart (an executor that subscribes again replaces its stream).
+static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
+
 /// The agent's end of one executor's subscription.
 #[derive(Debug, Clone)]
 pub struct EventSender {
     tx: mpsc::UnboundedSender<Bytes>,
     protobuf: bool,
+    id: u64,
 }
 
 impl EventSender {
+    fn new(tx: mpsc::UnboundedSender<Bytes>, protobuf: bool) -> EventSender {
+        EventSender {
+            tx,
+            protobuf,
+            id: NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
     /// Sends one event as a RecordIO record; false if the executor has gone away.
     pub fn send(&self, event: &Event) -> bool {
         let body = if self.protobuf {
@@ -195,10 +209,15 @@ impl Slave {
         let fid = call.framework_id.value.clone();
         let eid = call.executor_id.value.clone();
         let (tx, rx) = mpsc::unbounded();
-        let sender = EventSender { tx, protobuf };
+        let sender = EventSender::new(tx, protobuf);
+        let content_type = if protobuf { PROTOBUF } else { JSON };
         let Some(framework_info) = self.frameworks.get(&fid).map(|f| f.info.clone()) else {
             return text(400, format!("Framework {fid} cannot be found"));
         };
+        let partition_aware = framework_info
+            .capabilities
+            .iter()
+            .any(|c| c.r#type == Some(v1::framework_info::capability::Type::PartitionAware as i32));
         let agent_info = self.info.clone();
         let Some(exec) = self
             .frameworks
@@ -211,9 +230,16 @@ impl Slave {
             );
         };
         if exec.state == ExecutorState::Terminating {
-            return text(400, "Executor is terminating");
+            // As Mesos: the only event a terminating executor gets is SHUTDOWN, then the
+            // stream ends.
+            sender.send(&event(event::Type::Shutdown));
+            drop(sender);
+            let body = EventBody { rx, on_close: None };
+            return Response::stream(body).with_header("Content-Type", content_type);
         }
+        let recovering = exec.state == ExecutorState::Registering;
         let container = exec.container_id.clone();
+        let executor_id = exec.info.executor_id.clone();
         let mut subscribed = event(event::Type::Subscribed);
         subscribed.subscribed = Some(event::Subscribed {
             executor_info: exec.info.clone(),
@@ -225,44 +251,81 @@ impl Slave {
             }),
         });
         sender.send(&subscribed);
-        let known: std::collections::HashSet<String> = call
-            .subscribe
-            .as_ref()
-            .map(|s| {
-                s.unacknowledged_tasks
-                    .iter()
-                    .map(|t| t.task_id.value.clone())
+        let subscribe = call.subscribe.unwrap_or_default();
+        // Tasks the executor has, or gets now: the others still staging never reached it.
+        let mut delivered: HashSet<String> = subscribe
+            .unacknowledged_tasks
+            .iter()
+            .map(|t| t.task_id.value.clone())
+            .collect();
+        let known = delivered.clone();
+        delivered.extend(exec.queued.iter().map(|t| t.task_id.value.clone()));
+        super::launch::deliver_queued(exec, &sender, &known);
+        exec.state = ExecutorState::Running;
+        // Replacing the sender ends an earlier stream of this executor, if any.
+        let subscription = sender.id;
+        exec.events = Some(sender);
+        // Updates the executor could not get acknowledged before a reconnect; some may be
+        // checkpointed already (the manager drops duplicates but acknowledges them).
+        for update in subscribe.unacknowledged_updates {
+            self.executor_update(ctx, &fid, &eid, update);
+        }
+        let lost: Vec<v1::TaskId> = self
+            .frameworks
+            .get(&fid)
+            .and_then(|f| f.executors.get(&eid))
+            .map(|e| {
+                e.tasks
+                    .values()
+                    .filter(|t| {
+                        t.state() == v1::TaskState::TaskStaging
+                            && !delivered.contains(&t.task_id.value)
+                    })
+                    .map(|t| t.task_id.clone())
                     .collect()
             })
             .unwrap_or_default();
-        super::launch::deliver_queued(exec, &sender, &known);
-        exec.state = ExecutorState::Running;
-        exec.events = Some(sender);
-        // Updates the executor could not get acknowledged before a reconnect.
-        let resend: Vec<_> = call
-            .subscribe
-            .map(|s| s.unacknowledged_updates)
-            .unwrap_or_default();
-        for update in resend {
-            self.executor_update(ctx, &fid, &eid, update);
+        let state = if partition_aware {
+            v1::TaskState::TaskDropped
+        } else {
+            v1::TaskState::TaskLost
+        };
+        for task in lost {
+            tracing::info!("task {} never reached executor {eid}", task.value);
+            self.agent_status_update(
+                ctx,
+                &fid,
+                &executor_id,
+                &task,
+                state,
+                v1::task_status::Reason::AgentRestarted,
+                "Task launched during agent restart",
+            );
+        }
+        if recovering {
+            self.recovered_executor_gone(ctx);
         }
         let pid = ctx.pid();
         let (f, e, c) = (fid, eid, container);
         let body = EventBody {
             rx,
             on_close: Some(Box::new(move || {
-                pid.dispatch_and_forget(move |s, _| s.executor_disconnected(&f, &e, &c));
+                pid.dispatch_and_forget(move |s, _| {
+                    s.executor_disconnected(&f, &e, &c, subscription)
+                });
             })),
         };
-        Response::stream(body).with_header("Content-Type", if protobuf { PROTOBUF } else { JSON })
+        Response::stream(body).with_header("Content-Type", content_type)
     }
 
-    fn executor_disconnected(&mut self, fid: &str, eid: &str, container: &str) {
+    /// The stream `subscription` ended; forgotten unless a newer one replaced it.
+    fn executor_disconnected(&mut self, fid: &str, eid: &str, container: &str, subscription: u64) {
         if let Some(exec) = self
             .frameworks
             .get_mut(fid)
             .and_then(|f| f.executors.get_mut(eid))
             .filter(|e| e.container_id == container)
+            .filter(|e| e.events.as_ref().is_some_and(|s| s.id == subscription))
         {
             tracing::info!("executor {eid} of framework {fid} closed its subscription");
             exec.events = None;

@@ -13,6 +13,7 @@ use mesos_protos::v1::task_status::Reason;
 use super::model::{Executor, ExecutorState, Framework};
 use super::Slave;
 use crate::checkpoint;
+use crate::flags::RecoverMode;
 use crate::paths::{self, RunIds};
 use crate::status_update_manager::is_terminal_state;
 
@@ -143,7 +144,9 @@ impl Slave {
         })
     }
 
-    /// Recovers checkpointed work (called once, before registering).
+    /// Recovers checkpointed work (called once, before registering). With
+    /// `--recover=reconnect` live executors get `--executor_reregistration_timeout` to
+    /// subscribe again; with `--recover=cleanup` they are shut down.
     pub(super) fn recover(&mut self, ctx: &mut Context<Self>) {
         let Some(agent) = self.agent_id().map(str::to_string) else {
             return;
@@ -160,6 +163,7 @@ impl Slave {
                 Vec::new()
             }
         };
+        let cleanup = self.flags.recover == RecoverMode::Cleanup;
         for run in found {
             let container = run.executor.container_id.clone();
             let eid = run.executor.info.executor_id.value.clone();
@@ -176,27 +180,27 @@ impl Slave {
                 fw.executors.insert(eid.clone(), run.executor);
             }
             if alive {
-                tracing::info!(
-                    "recovered executor {eid} of framework {fid}; waiting for it to subscribe"
-                );
                 if let Some(wait) = self.containerizer.wait(&container) {
                     let (f, e, c) = (fid.clone(), eid.clone(), container.clone());
-                    ctx.defer(wait, move |s, ctx, t| s.executor_exited(ctx, &f, &e, &c, t));
+                    ctx.defer(wait, move |s, ctx, t| {
+                        s.executor_exited(ctx, &f, &e, &c, t);
+                        s.recovered_executor_gone(ctx);
+                    });
                 }
-                let timeout = self.flags.executor_reregistration_timeout;
-                ctx.delay(timeout, move |s, ctx| {
-                    let Some(exec) = s.executor_mut(&fid, &eid, &container) else {
-                        return;
-                    };
-                    if exec.state == ExecutorState::Registering {
-                        tracing::warn!("executor {eid} did not subscribe again in time");
-                        exec.state = ExecutorState::Terminating;
-                        exec.termination_reason = Some(Reason::ExecutorReregistrationTimeout);
-                        s.destroy_container(ctx, container);
-                    }
-                });
+                if cleanup {
+                    tracing::info!("shutting down executor {eid} of framework {fid}");
+                    self.shutdown_recovered(ctx, &fid, &eid, &container);
+                } else {
+                    tracing::info!(
+                        "recovered executor {eid} of framework {fid}; waiting for it to subscribe"
+                    );
+                    self.recovering = true;
+                }
             } else if has_live_tasks {
                 tracing::info!("executor {eid} of framework {fid} died while the agent was down");
+                if let Some(exec) = self.executor_mut(&fid, &eid, &container) {
+                    exec.termination_reason = Some(Reason::ExecutorTerminated);
+                }
                 self.executor_exited(
                     ctx,
                     &fid,
@@ -209,6 +213,171 @@ impl Slave {
             }
         }
         self.frameworks.retain(|_, f| !f.executors.is_empty());
+        if self.recovering {
+            let timeout = self.flags.executor_reregistration_timeout;
+            ctx.delay(timeout, |s, ctx| s.reregistration_timeout(ctx));
+        }
+    }
+
+    /// Starts registering once recovery allows it: at once when no recovered executor is
+    /// still expected to subscribe; with `--recover=cleanup` never (the agent ends once its
+    /// old executors are gone).
+    pub(super) fn register_after_recovery(&mut self, ctx: &mut Context<Self>) {
+        if self.flags.recover == RecoverMode::Cleanup {
+            self.recovered_executor_gone(ctx);
+        } else if !self.recovering {
+            self.start_registration(ctx);
+        }
+    }
+
+    /// A recovered executor subscribed again or ended: with none left to wait for, recovery
+    /// is over (Mesos waits for the whole timeout; the registration then reports the
+    /// executors' real state either way).
+    pub(super) fn recovered_executor_gone(&mut self, ctx: &mut Context<Self>) {
+        if self.flags.recover == RecoverMode::Cleanup {
+            if self.frameworks.values().all(|f| f.executors.is_empty()) {
+                tracing::info!("--recover=cleanup: every old executor is gone; terminating");
+                ctx.terminate();
+            }
+            return;
+        }
+        let waiting = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .any(|e| e.state == ExecutorState::Registering);
+        if self.recovering && !waiting {
+            self.finish_recovery(ctx);
+        }
+    }
+
+    fn finish_recovery(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::take(&mut self.recovering) {
+            tracing::info!("finished recovery");
+            self.start_registration(ctx);
+        }
+    }
+
+    /// `--executor_reregistration_timeout` after recovery: executors that did not subscribe
+    /// again are destroyed; their live tasks become TASK_GONE (TASK_LOST for frameworks that
+    /// are not partition-aware) with REASON_EXECUTOR_REREGISTRATION_TIMEOUT, as in Mesos.
+    fn reregistration_timeout(&mut self, ctx: &mut Context<Self>) {
+        if !self.recovering {
+            return;
+        }
+        let timeout = self.flags.executor_reregistration_timeout;
+        let late: Vec<(String, String, String)> = self
+            .frameworks
+            .iter()
+            .flat_map(|(fid, f)| {
+                f.executors
+                    .values()
+                    .filter(|e| e.state == ExecutorState::Registering)
+                    .map(move |e| {
+                        (
+                            fid.clone(),
+                            e.info.executor_id.value.clone(),
+                            e.container_id.clone(),
+                        )
+                    })
+            })
+            .collect();
+        for (fid, eid, container) in late {
+            tracing::warn!(
+                "executor {eid} of framework {fid} did not subscribe again within {timeout:?}; destroying it"
+            );
+            let Some(fw) = self.frameworks.get(&fid) else {
+                continue;
+            };
+            let partition_aware = fw.info.capabilities.iter().any(|c| {
+                c.r#type == Some(v1::framework_info::capability::Type::PartitionAware as i32)
+            });
+            let state = if partition_aware {
+                v1::TaskState::TaskGone
+            } else {
+                v1::TaskState::TaskLost
+            };
+            let Some(exec) = fw.executors.get(&eid) else {
+                continue;
+            };
+            let executor_id = exec.info.executor_id.clone();
+            let live: Vec<v1::TaskId> = exec
+                .tasks
+                .values()
+                .filter(|t| !is_terminal_state(t.state()))
+                .map(|t| t.task_id.clone())
+                .collect();
+            let message = format!(
+                "Executor did not reregister within {}",
+                crate::executor_env::format_duration(timeout)
+            );
+            for task in live {
+                self.agent_status_update(
+                    ctx,
+                    &fid,
+                    &executor_id,
+                    &task,
+                    state,
+                    Reason::ExecutorReregistrationTimeout,
+                    &message,
+                );
+            }
+            if let Some(exec) = self.executor_mut(&fid, &eid, &container) {
+                exec.state = ExecutorState::Terminating;
+                exec.termination_reason = Some(Reason::ExecutorReregistrationTimeout);
+            }
+            self.destroy_container(ctx, container);
+        }
+        self.finish_recovery(ctx);
+    }
+
+    /// `--recover=cleanup`: a live old executor is asked to shut down when it subscribes
+    /// and destroyed after its shutdown grace period in any case.
+    fn shutdown_recovered(&mut self, ctx: &mut Context<Self>, fid: &str, eid: &str, c: &str) {
+        let default_grace = self.flags.executor_shutdown_grace_period;
+        let Some(exec) = self.executor_mut(fid, eid, c) else {
+            return;
+        };
+        exec.state = ExecutorState::Terminating;
+        exec.termination_reason = Some(Reason::ExecutorTerminated);
+        let grace = crate::executor_env::shutdown_grace_period(&exec.info, default_grace);
+        let (f, e, c) = (fid.to_string(), eid.to_string(), c.to_string());
+        ctx.delay(grace, move |s, ctx| {
+            if s.executor_mut(&f, &e, &c).is_some() {
+                s.destroy_container(ctx, c);
+            }
+        });
+    }
+
+    /// Queues an update the agent itself generates for a task of `executor_id`.
+    // Each argument is one field of the update.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn agent_status_update(
+        &mut self,
+        ctx: &mut Context<Self>,
+        fid: &str,
+        executor_id: &v1::ExecutorId,
+        task_id: &v1::TaskId,
+        state: v1::TaskState,
+        reason: Reason,
+        message: &str,
+    ) {
+        let update = super::model::agent_update(
+            &v1::FrameworkId {
+                value: fid.to_string(),
+            },
+            self.info.id.as_ref(),
+            Some(executor_id),
+            task_id,
+            state,
+            reason,
+            message,
+            ctx.clock().now(),
+        );
+        let log = self.update_log(fid, &task_id.value);
+        if let Err(e) = self.status_update(ctx, update, log.as_deref()) {
+            tracing::error!("failed to queue the agent's status update: {e}");
+        }
     }
 
     /// What a re-registration reports: tasks, executors and frameworks.
