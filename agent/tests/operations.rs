@@ -630,3 +630,79 @@ fn a_persistent_volume_outlives_its_tasks_and_an_agent_restart() {
     assert!(!host.exists());
     assert!(mounts_under(&c.work_dir()).is_empty());
 }
+
+#[test]
+fn a_volume_in_use_stays_in_use_across_an_agent_restart() {
+    let mut c = ops_cluster();
+    let agent = c.start_real_agent("slave(1)");
+    c.drain();
+    let v = volume(32.0, "r1", "busy", "data");
+    for info in [
+        reserve("r", vec![disk(32.0, Some("r1"))]),
+        create("c", vec![v.clone()]),
+    ] {
+        c.apply(&agent, info);
+        let u = only_update(&mut c);
+        c.ack(&agent, &u);
+    }
+    c.send(
+        &agent,
+        volume_task("holder", "echo held > data/f; sleep 60", v.clone()),
+    );
+    let seen = c.wait_real(|s| {
+        task_updates(s)
+            .iter()
+            .any(|u| u.status.state() == TaskState::TaskRunning)
+    });
+    for u in task_updates(&seen) {
+        c.send(
+            &agent,
+            internal::StatusUpdateAcknowledgementMessage {
+                slave_id: v1::AgentId {
+                    value: AGENT_ID.into(),
+                },
+                framework_id: u.framework_id.clone(),
+                task_id: u.status.task_id.clone(),
+                uuid: u.uuid.clone().unwrap_or_default(),
+            },
+        );
+    }
+    // The agent restarts while the task runs: the recovered executor keeps its mount,
+    // and the restarted agent knows the volume is in use.
+    c.stop_agent(&agent);
+    let agent = c.start_real_agent("slave(1)");
+    c.drain();
+    assert_eq!(mounts_under(&c.work_dir()).len(), 1);
+    c.apply(&agent, destroy("d", vec![v.clone()]));
+    let u = only_update(&mut c);
+    assert_eq!(u.status.state(), OperationState::OperationFailed, "{u:?}");
+    c.ack(&agent, &u);
+    let host = c.volume_dir("r1", "busy");
+    assert_eq!(std::fs::read_to_string(host.join("f")).unwrap(), "held\n");
+    // The executor subscribes again; killing the task frees the volume.
+    c.wait_real(|_| {
+        libprocess::block_on(agent.dispatch(|s, _| {
+            s.frameworks()
+                .get("fw")
+                .and_then(|f| f.executors.get("holder"))
+                .is_some_and(|e| e.state == mesos_agent::slave::model::ExecutorState::Running)
+        }))
+        .unwrap()
+    });
+    c.send(
+        &agent,
+        internal::KillTaskMessage {
+            framework_id: v1::FrameworkId { value: "fw".into() },
+            task_id: v1::TaskId {
+                value: "holder".into(),
+            },
+            kill_policy: None,
+        },
+    );
+    ack_until_exited(&mut c, &agent);
+    assert!(mounts_under(&c.work_dir()).is_empty());
+    c.apply(&agent, destroy("d2", vec![v]));
+    let u = only_update(&mut c);
+    assert_eq!(u.status.state(), OperationState::OperationFinished, "{u:?}");
+    assert!(!host.exists());
+}

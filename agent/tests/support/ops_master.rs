@@ -133,6 +133,9 @@ impl OpsCluster {
             format!("--work_dir={}", self.work_dir().display()),
             format!("--runtime_dir={}", self.work.path().join("run").display()),
             format!("--launcher_dir={launcher_dir}"),
+            // Registration advances the paused Clock; recovered executors must not time
+            // out meanwhile (they re-subscribe in real time).
+            "--executor_reregistration_timeout=10mins".to_string(),
         ];
         AgentFlags::load(&args, &Default::default()).unwrap()
     }
