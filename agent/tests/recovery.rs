@@ -502,3 +502,148 @@ fn recover_cleanup_kills_old_executors_and_ends_the_agent() {
     stop(next);
     h.shutdown();
 }
+
+/// Raw executor API calls against an in-process agent (recording process fake), so a test
+/// controls each subscription stream itself.
+struct RawExecutor {
+    tokio: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    url: String,
+}
+
+impl RawExecutor {
+    fn new(c: &Cluster) -> RawExecutor {
+        RawExecutor {
+            tokio: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: reqwest::Client::new(),
+            url: format!("http://{}/api/v1/executor", c.rt.address()),
+        }
+    }
+
+    fn call(kind: v1::executor::call::Type) -> v1::executor::Call {
+        v1::executor::Call {
+            framework_id: v1::FrameworkId { value: "fw".into() },
+            executor_id: v1::ExecutorId { value: "t1".into() },
+            r#type: Some(kind as i32),
+            ..Default::default()
+        }
+    }
+
+    fn post(&self, call: &v1::executor::Call) -> reqwest::Response {
+        let req = self
+            .client
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(mesos_protos::json::to_vec(call));
+        self.tokio.block_on(req.send()).unwrap()
+    }
+
+    fn subscribe(&self, unacknowledged_tasks: Vec<v1::TaskInfo>) -> reqwest::Response {
+        let mut call = Self::call(v1::executor::call::Type::Subscribe);
+        call.subscribe = Some(v1::executor::call::Subscribe {
+            unacknowledged_tasks,
+            unacknowledged_updates: Vec::new(),
+        });
+        let r = self.post(&call);
+        assert_eq!(r.status().as_u16(), 200);
+        r
+    }
+
+    /// Events of a stream until `n` have arrived, or until it ends when `n` is `None`.
+    fn events(&self, r: &mut reqwest::Response, n: Option<usize>) -> Vec<v1::executor::Event> {
+        let mut decoder = mesos_protos::recordio::Decoder::new();
+        let mut out = Vec::new();
+        let clock = Clock::new();
+        while n.is_none_or(|n| out.len() < n) {
+            let chunk = self
+                .tokio
+                .block_on(clock.timeout(PATIENCE, r.chunk()))
+                .expect("the event stream stalled")
+                .unwrap();
+            let Some(chunk) = chunk else {
+                assert!(n.is_none(), "the stream ended after {out:?}");
+                break;
+            };
+            for record in decoder.feed(&chunk).unwrap() {
+                out.push(mesos_protos::json::from_slice(&record).unwrap());
+            }
+        }
+        out
+    }
+}
+
+fn in_process_agent_with_task() -> (Cluster, Pid<Slave>) {
+    let mut c = cluster(true);
+    let agent = c.start_agent("slave(1)");
+    c.advance(Duration::from_secs(1));
+    c.drain();
+    c.rt.send_from(c.master.upid(), agent.upid(), run_task_message("t1", false));
+    c.settle();
+    (c, agent)
+}
+
+/// An executor that subscribes again (a retried SUBSCRIBE, a new connection) replaces its
+/// stream; the end of the old stream must not unsubscribe it.
+#[test]
+fn a_new_subscription_replaces_the_old_one_and_outlives_its_close() {
+    let (mut c, _agent) = in_process_agent_with_task();
+    let raw = RawExecutor::new(&c);
+    let mut first = raw.subscribe(Vec::new());
+    let got = raw.events(&mut first, Some(2));
+    assert_eq!(got[0].r#type(), v1::executor::event::Type::Subscribed);
+    let task = got[1].launch.clone().expect("LAUNCH").task;
+
+    let mut second = raw.subscribe(vec![task]);
+    assert_eq!(
+        raw.events(&mut second, Some(1))[0].r#type(),
+        v1::executor::event::Type::Subscribed
+    );
+    // The agent ended the first stream; its close reaches the agent.
+    raw.events(&mut first, None);
+    drop(first);
+    block_on(Clock::new().sleep(Duration::from_millis(200)));
+    c.settle();
+
+    let mut update = RawExecutor::call(v1::executor::call::Type::Update);
+    let uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
+    update.update = Some(v1::executor::call::Update {
+        status: v1::TaskStatus {
+            task_id: v1::TaskId { value: "t1".into() },
+            state: TaskState::TaskRunning as i32,
+            uuid: Some(uuid.clone()),
+            ..Default::default()
+        },
+    });
+    assert_eq!(raw.post(&update).status().as_u16(), 202, "still subscribed");
+    let ack = raw.events(&mut second, Some(1)).remove(0);
+    assert_eq!(ack.r#type(), v1::executor::event::Type::Acknowledged);
+    assert_eq!(ack.acknowledged.unwrap().uuid, uuid);
+    let seen = c.wait_for(|s| !updates_of(s).is_empty());
+    assert_eq!(updates_of(&seen)[0].status.state(), TaskState::TaskRunning);
+}
+
+/// A task still staging that a re-subscribing executor does not list never reached it
+/// (the agent died between checkpointing and delivering it): TASK_LOST for a framework
+/// that is not partition-aware, REASON_AGENT_RESTARTED, as in Mesos.
+#[test]
+fn a_staging_task_the_executor_does_not_know_is_lost() {
+    let (mut c, _agent) = in_process_agent_with_task();
+    let raw = RawExecutor::new(&c);
+    let mut first = raw.subscribe(Vec::new());
+    assert_eq!(raw.events(&mut first, Some(2)).len(), 2);
+    let mut second = raw.subscribe(Vec::new());
+    raw.events(&mut second, Some(1));
+    let seen = c.wait_for(|s| !updates_of(s).is_empty());
+    let lost = &updates_of(&seen)[0];
+    assert_eq!(lost.status.task_id.value, "t1");
+    assert_eq!(lost.status.state(), TaskState::TaskLost);
+    assert_eq!(lost.status.reason, Some(Reason::AgentRestarted as i32));
+    assert_eq!(
+        lost.status.source,
+        Some(v1::task_status::Source::Agent as i32)
+    );
+}
