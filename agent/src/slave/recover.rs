@@ -1,8 +1,15 @@
-//! Agent recovery after a restart (`--recover=reconnect`): the checkpointed frameworks,
-//! executors, tasks and status update streams are read back from `meta/`; the
-//! containerizer finds which executors still run. Live ones get
-//! `--executor_reregistration_timeout` to subscribe again; dead ones have their live tasks
-//! failed with a reason.
+//! Agent recovery after a restart: the checkpointed frameworks, executors, tasks and
+//! status update streams are read back from `meta/`; the containerizer finds which
+//! executors still run. Dead ones have their live tasks failed (TASK_FAILED,
+//! REASON_EXECUTOR_TERMINATED).
+//!
+//! ```text
+//!  reconnect: live executor ──SUBSCRIBE again──▶ RUNNING ─┐
+//!             (none left waiting, or --executor_reregistration_timeout: the late ones
+//!              are destroyed, tasks TASK_GONE/LOST) ──────┴──▶ ReregisterSlave ▶ master
+//!  cleanup:   live executor ──SHUTDOWN on SUBSCRIBE, destroyed after its grace period──▶
+//!             no executor left ──▶ the agent actor terminates (never registers)
+//! ```
 
 use std::collections::BTreeMap;
 
