@@ -252,6 +252,17 @@ fn kill_all(pids: &[i32]) {
     }
 }
 
+/// Kills these processes if the test fails (a stopped executor would never end).
+struct KillIfPanicking(Vec<i32>);
+
+impl Drop for KillIfPanicking {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            kill_all(&self.0);
+        }
+    }
+}
+
 /// Starts `command` as task `t1`, returns the agent once TASK_RUNNING has been seen (and
 /// acknowledged and recorded by the agent when `ack`).
 fn start_with_task(
@@ -424,6 +435,7 @@ fn an_executor_that_does_not_subscribe_again_is_destroyed_and_its_task_lost() {
     stop(first);
     // A hung executor: alive, but it will never subscribe.
     sys::kill_process(executor, libc::SIGSTOP).unwrap();
+    let _guard = KillIfPanicking(vec![executor, task]);
 
     let second = h.start_agent(port, &["--executor_reregistration_timeout=1secs"]);
     let lost = h.next_update();
