@@ -354,9 +354,33 @@ fn update_allocation(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the allocator actor adds to each batch cycle: the metrics it exports (one walk over
+/// all decline filters) and the "why no offer" snapshot it hands the master.
+fn actor_report(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ActorReport");
+    group.sampling_mode(SamplingMode::Flat);
+    for (agents, frameworks, rounds) in [(10_000, 1_000, 50), (20_000, 2_000, 25)] {
+        let name = format!("{agents}x{frameworks}/round{rounds}");
+        let mut state: Option<(HierarchicalAllocator, Duration)> = None;
+        group.bench_function(&name, |b| {
+            let (a, now) =
+                state.get_or_insert_with(|| decline_offers_cluster(agents, frameworks, rounds));
+            b.iter_custom(|iters| {
+                let start = cpu_now();
+                for _ in 0..iters {
+                    black_box(a.metrics(*now));
+                    black_box(a.no_offer_reasons());
+                }
+                cpu_now() - start
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = update_allocation, large_and_small_quota, decline_offers
+    targets = update_allocation, large_and_small_quota, decline_offers, actor_report
 }
 criterion_main!(benches);

@@ -1,6 +1,9 @@
 //! Responses of the v1 operator API (`POST /api/v1`) built from the state model:
 //! GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE, GET_AGENTS,
-//! GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_ROLES, GET_MASTER.
+//! GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_ROLES, GET_MASTER. Quota and weights
+//! calls (GET_QUOTA, SET_QUOTA, REMOVE_QUOTA, UPDATE_QUOTA, GET_WEIGHTS, UPDATE_WEIGHTS)
+//! and the JSON GET_ROLES with our why-no-offer fields are answered by the master actor
+//! (`master/quota.rs`) before [`answer`] is asked.
 
 use std::collections::BTreeMap;
 
@@ -385,7 +388,7 @@ mod tests {
         assert_eq!(v["get_metrics"]["metrics"][0]["name"], "master/elected");
 
         let c = v1::master::Call {
-            r#type: Some(call::Type::GetQuota as i32),
+            r#type: Some(call::Type::GetMaintenanceStatus as i32),
             ..Default::default()
         };
         let ctx = OperatorContext {

@@ -400,3 +400,54 @@ fn after_a_failover_with_quota_offers_wait_for_most_agents() {
     assert_eq!(w.runs(), 1);
     w.stop();
 }
+
+#[test]
+fn the_filter_gauge_follows_filters_as_they_come_and_go() {
+    let mut a = allocator();
+    for i in 0..3 {
+        a.add_agent(&format!("a{i}"), &agent("cpus:1;mem:128"), &[])
+            .unwrap();
+    }
+    a.add_framework("f1", &FrameworkConfig::with_roles(&["x"]), &[], true)
+        .unwrap();
+    a.add_framework("f2", &FrameworkConfig::with_roles(&["x", "y"]), &[], true)
+        .unwrap();
+    let active = |a: &HierarchicalAllocator, role: &str| {
+        a.metrics(Duration::ZERO)
+            .offer_filters_active
+            .get(role)
+            .copied()
+            .unwrap_or(0)
+    };
+    // Every offer declined with a long filter, over a few cycles.
+    let mut now = Duration::ZERO;
+    for _ in 0..4 {
+        now += Duration::from_secs(1);
+        for x in a.allocate(now) {
+            a.recover_resources(&x.framework_id, &x.agent_id, &x.resources, Some(100.0), now)
+                .unwrap();
+        }
+    }
+    let total = |a: &HierarchicalAllocator| active(a, "x") + active(a, "y");
+    assert!(total(&a) >= 3, "filters installed: {}", total(&a));
+    let before = total(&a);
+    a.remove_agent("a0").unwrap();
+    assert!(total(&a) < before, "the agent's filters went with it");
+    a.revive_offers("f2", &["y".to_string()]).unwrap();
+    assert_eq!(active(&a, "y"), 0, "revive clears the role's filters");
+    a.remove_framework("f1").unwrap();
+    a.remove_framework("f2").unwrap();
+    assert_eq!(total(&a), 0);
+    // Expiry: a short filter disappears at the next cycle after it ran out.
+    a.add_framework("f3", &FrameworkConfig::with_roles(&["z"]), &[], true)
+        .unwrap();
+    now += Duration::from_secs(1);
+    for x in a.allocate(now) {
+        a.recover_resources(&x.framework_id, &x.agent_id, &x.resources, Some(2.0), now)
+            .unwrap();
+    }
+    assert_eq!(active(&a, "z"), 2);
+    now += Duration::from_secs(3);
+    a.allocate(now);
+    assert_eq!(active(&a, "z"), 0);
+}

@@ -18,7 +18,7 @@
 //! Calls made before [`AllocatorHandle::start`] apply synchronously (the master recovers
 //! weights and quota that way before it runs).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -817,14 +817,4 @@ impl AllocatorHandle {
             }),
         )
     }
-}
-
-/// Quota of every role as the allocator's metrics report it (role → resource → value).
-pub fn quota_consumption(snapshot: &AllocatorSnapshot) -> BTreeMap<String, BTreeMap<String, f64>> {
-    snapshot
-        .metrics
-        .quota
-        .iter()
-        .map(|(r, q)| (r.clone(), q.offered_or_allocated.clone()))
-        .collect()
 }

@@ -59,6 +59,15 @@ impl AgentFilters {
     }
 }
 
+/// Adds `delta` to the live-filter count of `role`, dropping roles that reach zero.
+fn count_filters(counts: &mut FxHashMap<RoleId, usize>, role: RoleId, delta: isize) {
+    let n = counts.entry(role).or_default();
+    *n = n.saturating_add_signed(delta);
+    if *n == 0 {
+        counts.remove(&role);
+    }
+}
+
 /// A heap entry: when a filter expires (earliest first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Expiry {
@@ -111,6 +120,7 @@ impl HierarchicalAllocator {
             seq,
         });
         self.fw_mut(fw).filter_agents.insert(agent);
+        count_filters(&mut self.live_filters, role, 1);
         self.expiries.push(Expiry {
             at: expires,
             seq,
@@ -142,6 +152,7 @@ impl HierarchicalAllocator {
                 a.filters.by_key.remove(&(top.fw, top.role));
             }
             if removed {
+                count_filters(&mut self.live_filters, top.role, -1);
                 a.filters.version += 1;
                 let still = a.filters.by_key.keys().any(|(f, _)| *f == top.fw);
                 if !still {
@@ -161,9 +172,14 @@ impl HierarchicalAllocator {
                 continue;
             };
             let before = a.filters.by_key.len();
-            a.filters
-                .by_key
-                .retain(|(f, r), _| *f != fw || roles.is_some_and(|rs| !rs.contains(r)));
+            let counts = &mut self.live_filters;
+            a.filters.by_key.retain(|(f, r), list| {
+                let keep = *f != fw || roles.is_some_and(|rs| !rs.contains(r));
+                if !keep {
+                    count_filters(counts, *r, -(list.len() as isize));
+                }
+                keep
+            });
             if a.filters.by_key.len() != before {
                 a.filters.version += 1;
             }
@@ -173,17 +189,12 @@ impl HierarchicalAllocator {
         }
     }
 
-    /// Active filters per role name (for the `offer_filters/roles/<role>/active` metric).
-    pub(crate) fn filter_counts(&self, now: Duration) -> FxHashMap<String, usize> {
-        let mut out: FxHashMap<String, usize> = FxHashMap::default();
-        for a in self.agents.iter().flatten() {
-            for ((_, role), list) in &a.filters.by_key {
-                let live = list.iter().filter(|f| f.expires > now).count();
-                if live > 0 {
-                    *out.entry(self.roles.node(*role).name.clone()).or_default() += live;
-                }
-            }
-        }
-        out
+    /// Active filters per role name (for the `offer_filters/roles/<role>/active` metric):
+    /// filters not yet swept, i.e. live at the last cycle (each cycle sweeps expired ones).
+    pub(crate) fn filter_counts(&self) -> FxHashMap<String, usize> {
+        self.live_filters
+            .iter()
+            .filter_map(|(role, n)| Some((self.roles.name_of(*role)?.to_string(), *n)))
+            .collect()
     }
 }

@@ -375,6 +375,20 @@ impl HierarchicalAllocator {
             f.filter_agents.remove(&idx);
             f.agents.remove(&idx);
         }
+        let gone: Vec<(RoleId, usize)> = self
+            .agent(idx)
+            .filters
+            .by_key
+            .iter()
+            .map(|((_, role), list)| (*role, list.len()))
+            .collect();
+        for (role, n) in gone {
+            let c = self.live_filters.entry(role).or_default();
+            *c = c.saturating_sub(n);
+            if *c == 0 {
+                self.live_filters.remove(&role);
+            }
+        }
         self.agents[idx] = None;
         self.agent_free_slots.push(idx);
         self.agent_index.remove(id);

@@ -174,8 +174,9 @@ impl HierarchicalAllocator {
         self.runs
     }
 
-    /// The allocator's metrics at `now` (filters past their expiry are not counted).
-    pub fn metrics(&self, now: Duration) -> AllocatorMetrics {
+    /// The allocator's metrics at `now` (decline filters as of the last cycle, which
+    /// sweeps expired ones).
+    pub fn metrics(&self, _now: Duration) -> AllocatorMetrics {
         let render = |q: &super::quantities::Quantities| -> BTreeMap<String, f64> {
             self.names.render(q).into_iter().collect()
         };
@@ -184,7 +185,7 @@ impl HierarchicalAllocator {
             last_allocation_run: self.last_run,
             resources_total: render(&self.total.all),
             resources_offered_or_allocated: render(&self.allocated_q),
-            offer_filters_active: self.filter_counts(now).into_iter().collect(),
+            offer_filters_active: self.filter_counts().into_iter().collect(),
             ..AllocatorMetrics::default()
         };
         for (id, n) in self.roles.iter() {

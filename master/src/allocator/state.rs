@@ -120,6 +120,9 @@ pub struct HierarchicalAllocator {
     pub(crate) served: FxHashSet<(FwIdx, RoleId)>,
     pub(crate) cycle_reasons: FxHashMap<(FwIdx, RoleId), NoOfferReason>,
     pub(crate) filtered_roles: FxHashSet<RoleId>,
+    /// Filters installed and not yet swept, per role (kept as filters come and go, so the
+    /// `offer_filters/roles/<role>/active` metric costs O(roles), not O(filters)).
+    pub(crate) live_filters: FxHashMap<RoleId, usize>,
 }
 
 impl HierarchicalAllocator {
@@ -161,6 +164,7 @@ impl HierarchicalAllocator {
             served: FxHashSet::default(),
             cycle_reasons: FxHashMap::default(),
             filtered_roles: FxHashSet::default(),
+            live_filters: FxHashMap::default(),
             opts,
         })
     }
