@@ -671,24 +671,17 @@ fn a_volume_in_use_stays_in_use_across_an_agent_restart() {
     // and the restarted agent knows the volume is in use.
     c.stop_agent(&agent);
     let agent = c.start_real_agent("slave(1)");
-    c.drain();
     assert_eq!(mounts_under(&c.work_dir()).len(), 1);
+    // The agent registers once the recovered executor has subscribed again.
+    c.wait_registered(&agent);
+    c.drain();
     c.apply(&agent, destroy("d", vec![v.clone()]));
     let u = only_update(&mut c);
     assert_eq!(u.status.state(), OperationState::OperationFailed, "{u:?}");
     c.ack(&agent, &u);
     let host = c.volume_dir("r1", "busy");
     assert_eq!(std::fs::read_to_string(host.join("f")).unwrap(), "held\n");
-    // The executor subscribes again; killing the task frees the volume.
-    c.wait_real(|_| {
-        libprocess::block_on(agent.dispatch(|s, _| {
-            s.frameworks()
-                .get("fw")
-                .and_then(|f| f.executors.get("holder"))
-                .is_some_and(|e| e.state == mesos_agent::slave::model::ExecutorState::Running)
-        }))
-        .unwrap()
-    });
+    // Killing the task frees the volume.
     c.send(
         &agent,
         internal::KillTaskMessage {

@@ -223,6 +223,21 @@ impl OpsCluster {
         panic!("gave up waiting; saw {all:?}");
     }
 
+    /// Moves the paused Clock on (registration back-off) until the agent is registered,
+    /// waiting in real time for what real executors must do first (at most 60 s).
+    pub fn wait_registered(&self, agent: &Pid<Slave>) {
+        let clock = libprocess::Clock::new();
+        for _ in 0..3000 {
+            self.advance(Duration::from_millis(500));
+            let state = block_on(agent.dispatch(|s, _| s.state())).unwrap();
+            if state == mesos_agent::slave::SlaveState::Running {
+                return;
+            }
+            block_on(clock.sleep(Duration::from_millis(20)));
+        }
+        panic!("the agent did not register");
+    }
+
     pub fn send<M: libprocess::Message>(&self, agent: &Pid<Slave>, msg: M) {
         self.rt.send_from(self.master.upid(), agent.upid(), msg);
         self.settle();
