@@ -81,6 +81,21 @@ fn registration_reports_capabilities_and_the_resource_version() {
     assert_eq!(update.slave_id.value, AGENT_ID);
     assert!(update.operations.unwrap().operations.is_empty());
     assert_eq!(update.resource_version_uuid, Some(version));
+    // A duplicate answer (to a retried registration) reports nothing again.
+    c.send(
+        &agent,
+        internal::SlaveRegisteredMessage {
+            slave_id: v1::AgentId {
+                value: AGENT_ID.into(),
+            },
+            connection: None,
+        },
+    );
+    let seen = c.drain();
+    assert!(
+        !seen.iter().any(|s| matches!(s, Seen::UpdateSlave(_))),
+        "{seen:?}"
+    );
 }
 
 fn block_version(agent: &libprocess::Pid<mesos_agent::slave::Slave>) -> v1::Uuid {

@@ -37,6 +37,9 @@ pub struct OperationsState {
     volumes: VolumeMounts,
     /// Version of the agent's default resources, reported to the master.
     resource_version: v1::Uuid,
+    /// Operations were reported since the last (re-)registration: a duplicate answer to
+    /// a retried registration reports nothing again (as Mesos, which only logs it).
+    reported: bool,
 }
 
 impl OperationsState {
@@ -55,6 +58,7 @@ impl OperationsState {
             timer: None,
             volumes: VolumeMounts::new(),
             resource_version: new_uuid(),
+            reported: false,
         }
     }
 }
@@ -164,6 +168,10 @@ impl Slave {
         let Some(agent_id) = self.info.id.clone() else {
             return;
         };
+        if self.ops.reported {
+            return;
+        }
+        self.ops.reported = true;
         ctx.send(
             &self.master,
             internal::UpdateSlaveMessage {
@@ -184,6 +192,7 @@ impl Slave {
 
     /// Lost the master: operation updates wait for the next registration.
     pub(super) fn operations_disconnected(&mut self, ctx: &mut Context<Self>) {
+        self.ops.reported = false;
         self.ops.updates.pause();
         if let Some(t) = self.ops.timer.take() {
             ctx.cancel_timer(t);
