@@ -119,9 +119,10 @@ fn local_cluster(dir: &Path) -> (Daemon, String) {
     (local, master)
 }
 
-/// Runs `python script args...`, killing it after [`SCRIPT_TIMEOUT`].
-fn run_script(python: &Path, script: &str, args: &[&str]) -> Output {
+/// Runs `python script args...` with extra `env`, killing it after [`SCRIPT_TIMEOUT`].
+fn run_script(python: &Path, script: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(python)
+        .envs(env.iter().copied())
         .arg(manifest_dir().join("tests/pymesos").join(script))
         .args(args)
         .env("PYTHONUNBUFFERED", "1")
@@ -206,7 +207,7 @@ fn pymesos_scheduler_runs_command_tasks_to_finished() {
     let dir = tempfile::tempdir().unwrap();
     let (local, master) = local_cluster(dir.path());
 
-    let out = run_script(&python, "scheduler.py", &[&master, "4"]);
+    let out = run_script(&python, "scheduler.py", &[&master, "4"], &[]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("DONE finished"), "{all}");
@@ -249,7 +250,7 @@ fn pymesos_executor_given_in_executor_info_runs_its_tasks() {
         manifest_dir().join("tests/pymesos/executor.py").display()
     );
 
-    let out = run_script(&python, "scheduler.py", &[&master, "3", &executor]);
+    let out = run_script(&python, "scheduler.py", &[&master, "3", &executor], &[]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("DONE finished"), "{all}");
@@ -283,6 +284,21 @@ fn pymesos_executor_given_in_executor_info_runs_its_tasks() {
             "{task}: {all}"
         );
     }
+    // The executor's framework messages reached the scheduler (before each
+    // TASK_FINISHED, as the executor sent them).
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for i in 0..3 {
+        let message = format!("hello from task-{i}");
+        let at = stdout
+            .lines()
+            .position(|l| l.starts_with("MESSAGE pymesos-executor ") && l.ends_with(&message))
+            .unwrap_or_else(|| panic!("no MESSAGE {message:?}: {all}"));
+        let finished = stdout
+            .lines()
+            .position(|l| l.starts_with(&format!("UPDATE task-{i} TASK_FINISHED")))
+            .unwrap_or_else(|| panic!("no TASK_FINISHED line: {all}"));
+        assert!(at < finished, "{all}");
+    }
     // One executor process ran all three tasks.
     pids.dedup();
     assert_eq!(pids.len(), 1, "{pids:?}");
@@ -300,6 +316,35 @@ fn pymesos_executor_given_in_executor_info_runs_its_tasks() {
                     .contains("/executors/pymesos-executor/runs/")),
             "no sandbox file with {want:?}: {files:?}"
         );
+    }
+    drop(local);
+}
+
+#[test]
+fn pymesos_scheduler_kills_running_tasks() {
+    let Some(python) = venv_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (local, master) = local_cluster(dir.path());
+
+    let out = run_script(
+        &python,
+        "scheduler.py",
+        &[&master, "2"],
+        &[("PYMESOS_TEST_KILL", "1")],
+    );
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let ups = updates(&out);
+    for i in 0..2 {
+        let task = format!("task-{i}");
+        let states: Vec<&str> = ups
+            .iter()
+            .filter(|(t, _, _)| *t == task)
+            .map(|(_, s, _)| s.as_str())
+            .collect();
+        assert_eq!(states.first(), Some(&"TASK_RUNNING"), "{task}: {all}");
+        assert_eq!(states.last(), Some(&"TASK_KILLED"), "{task}: {all}");
+        assert!(all.contains(&format!("KILL {task}")), "{all}");
     }
     drop(local);
 }

@@ -123,6 +123,31 @@ struct RunResult {
     failed: usize,
 }
 
+/// CPU time of process `pid` itself and of its reaped children (the executors and
+/// their tasks), from `/proc/<pid>/stat` (utime + stime, cutime + cstime; 100 ticks/s).
+fn cpu_time(pid: u32) -> (Duration, Duration) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = |a: usize, b: usize| (a..b).map(|i| f.get(i).copied().unwrap_or(0)).sum::<u64>();
+    (
+        Duration::from_millis(ticks(11, 13) * 10),
+        Duration::from_millis(ticks(13, 15) * 10),
+    )
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_string()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -273,11 +298,17 @@ fn main() {
         .build()
         .expect("tokio");
     for run in 0..runs {
+        let load = load_average();
+        let cpu = cpu_time(cluster.id());
         let r = rt.block_on(run_batch(&master, tasks, run));
+        let after = cpu_time(cluster.id());
+        let (own, children) = (after.0.saturating_sub(cpu.0), after.1.saturating_sub(cpu.1));
         let n = r.to_running.len();
         println!(
             "real_launch/tasks={tasks} run {run}: all terminal in {:.2?} ({:.0} tasks/s), \
-             {} failed; accept-to-RUNNING p50 {:.1?} p99 {:.1?} max {:.1?} (n={n})",
+             {} failed; accept-to-RUNNING p50 {:.1?} p99 {:.1?} max {:.1?} (n={n}); \
+             CPU: master + agent {own:.2?}, executors + tasks {children:.2?}; \
+             load average {load}",
             r.total,
             tasks as f64 / r.total.as_secs_f64().max(1e-9),
             r.failed,

@@ -1,8 +1,8 @@
 """A pymesos executor (MesosExecutorDriver, unmodified) launched by the agent from the
 ExecutorInfo that cli/tests/pymesos/scheduler.py sends.
 
-Each task: TASK_RUNNING, write the task's data into `<sandbox>/<task id>.out`, then
-TASK_FINISHED with a message naming the environment the agent gave the executor, so the
+Each task: TASK_RUNNING, write the task's data into `<sandbox>/<task id>.out`, a
+framework message to the scheduler, then TASK_FINISHED with a message naming the environment the agent gave the executor, so the
 scheduler side can check it.
 """
 
@@ -13,7 +13,7 @@ import threading
 import time
 
 from addict import Dict
-from pymesos import Executor, MesosExecutorDriver, decode_data
+from pymesos import Executor, MesosExecutorDriver, decode_data, encode_data
 
 
 def status(task, state, message=None):
@@ -44,6 +44,8 @@ class FileExecutor(Executor):
             message = "pymesos executor %s pid %d framework %s wrote %s" % (
                 os.environ["MESOS_EXECUTOR_ID"], os.getpid(),
                 os.environ["MESOS_FRAMEWORK_ID"], path)
+            driver.sendFrameworkMessage(encode_data(
+                ("hello from %s" % task.task_id.value).encode("utf-8")))
             driver.sendStatusUpdate(status(task, "TASK_FINISHED", message))
 
         threading.Thread(target=run, daemon=True).start()

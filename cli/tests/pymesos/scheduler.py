@@ -4,10 +4,12 @@ usage: scheduler.py MASTER TASKS [EXECUTOR_COMMAND]
 
 Without EXECUTOR_COMMAND every task is a command task (`echo`) run by the agent's
 command executor; with it, every task names one custom executor (ExecutorInfo whose
-command is EXECUTOR_COMMAND) that pymesos's MesosExecutorDriver implements.
+command is EXECUTOR_COMMAND) that pymesos's MesosExecutorDriver implements. With
+PYMESOS_TEST_KILL=1 the command tasks sleep and are killed (KILL) once RUNNING.
 
-Prints one line per event the test checks (REGISTERED, LAUNCH, UPDATE, DONE) and exits 0
-when every task reached TASK_FINISHED, 1 when one ended otherwise, 3 on its own timeout.
+Prints one line per event the test checks (REGISTERED, LAUNCH, UPDATE, MESSAGE, DONE)
+and exits 0 when every task reached the expected state (TASK_FINISHED, or TASK_KILLED
+when killing), 1 when one ended otherwise, 3 on its own timeout.
 """
 
 import logging
@@ -16,7 +18,7 @@ import sys
 import threading
 
 from addict import Dict
-from pymesos import MesosSchedulerDriver, Scheduler, encode_data
+from pymesos import MesosSchedulerDriver, Scheduler, decode_data, encode_data
 
 TASK_CPUS = 0.1
 TASK_MEM = 32.0
@@ -40,8 +42,10 @@ def offered(offer, name):
 
 
 class BatchScheduler(Scheduler):
-    def __init__(self, tasks, executor_command):
+    def __init__(self, tasks, executor_command, kill):
         self.total = tasks
+        self.kill = kill
+        self.goal = "TASK_KILLED" if kill else "TASK_FINISHED"
         self.executor_command = executor_command
         self.launched = 0
         self.states = {}
@@ -89,6 +93,8 @@ class BatchScheduler(Scheduler):
                         task.executor = self.executor_info()
                         task.data = encode_data(
                             ("payload of %s" % name).encode("utf-8"))
+                    elif self.kill:
+                        task.command = Dict(value="sleep 600", shell=True)
                     else:
                         task.command = Dict(
                             value="echo pymesos-command-task %s" % name,
@@ -109,17 +115,24 @@ class BatchScheduler(Scheduler):
         state = update.state
         say("UPDATE", task, state, "message=%s" % (update.message or ""),
             "source=%s" % (update.source or ""))
+        if self.kill and state == "TASK_RUNNING":
+            say("KILL", task)
+            driver.killTask(Dict(value=task))
         with self.lock:
             self.states[task] = state
-            if state in TERMINAL and state != "TASK_FINISHED":
+            if state in TERMINAL and state != self.goal:
                 self.outcome = 1
-            elif (sum(1 for s in self.states.values() if s == "TASK_FINISHED")
+            elif (sum(1 for s in self.states.values() if s == self.goal)
                   == self.total):
                 self.outcome = 0
             else:
                 return
         say("DONE", "finished" if self.outcome == 0 else "failed")
         driver.stop()
+
+    def frameworkMessage(self, driver, executor_id, agent_id, data):
+        say("MESSAGE", executor_id.value, agent_id.value,
+            decode_data(data).decode("utf-8"))
 
     def error(self, driver, message):
         say("ERROR", message)
@@ -142,7 +155,8 @@ def main():
     watchdog.daemon = True
     watchdog.start()
 
-    sched = BatchScheduler(tasks, executor_command)
+    kill = os.environ.get("PYMESOS_TEST_KILL") == "1"
+    sched = BatchScheduler(tasks, executor_command, kill)
     framework = Dict(user="", name="pymesos-compat-test", hostname="localhost")
     driver = MesosSchedulerDriver(sched, framework, master, use_addict=True)
     driver.run()
