@@ -13,7 +13,7 @@
 //! An operation is kept until its terminal status is acknowledged (by the framework
 //! when it asked for feedback with an `id`, by the master itself otherwise).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use mesos_protos::v1;
 use mesos_protos::v1::OperationState;
@@ -109,7 +109,16 @@ pub struct Operations {
     by_framework: HashMap<(String, String), Vec<u8>>,
     /// The version of each agent's default resources, as it last reported it.
     pub resource_versions: HashMap<String, v1::Uuid>,
+    /// When the master sent each operation it made (seconds, master clock).
+    sent_at: HashMap<Vec<u8>, f64>,
+    /// Operations finished with recently (terminal status acknowledged), newest last, so
+    /// that a late report from the agent does not bring one back.
+    finished: VecDeque<Vec<u8>>,
+    finished_set: HashSet<Vec<u8>>,
 }
+
+/// How many finished operation uuids are remembered.
+const FINISHED_MEMORY: usize = 10_000;
 
 fn key_of(op: &v1::Operation) -> Option<(String, String)> {
     match (&op.framework_id, &op.info.id) {
@@ -177,8 +186,19 @@ impl Operations {
             .filter(move |o| o.agent_id.as_ref().is_some_and(|a| a.value == agent_id))
     }
 
+    /// Records when the master sent an operation to its agent.
+    pub fn mark_sent(&mut self, uuid: &[u8], now: f64) {
+        self.sent_at.insert(uuid.to_vec(), now);
+    }
+
+    /// When the master sent the operation, if it made it.
+    pub fn sent_at(&self, uuid: &[u8]) -> Option<f64> {
+        self.sent_at.get(uuid).copied()
+    }
+
     /// Forgets an operation.
     pub fn remove(&mut self, uuid: &[u8]) -> Option<v1::Operation> {
+        self.sent_at.remove(uuid);
         let op = self.by_uuid.remove(uuid)?;
         if let Some(k) = key_of(&op) {
             if self.by_framework.get(&k).is_some_and(|u| u == uuid) {
@@ -186,6 +206,11 @@ impl Operations {
             }
         }
         Some(op)
+    }
+
+    /// True if the operation's terminal status was acknowledged (recently).
+    pub fn is_finished(&self, uuid: &[u8]) -> bool {
+        self.finished_set.contains(uuid)
     }
 
     /// Forgets every operation on an agent (removed or gone), returning them.
@@ -260,6 +285,14 @@ impl Operations {
         let op = op.clone();
         if terminal {
             self.remove(operation_uuid);
+            if self.finished_set.insert(operation_uuid.to_vec()) {
+                self.finished.push_back(operation_uuid.to_vec());
+                if self.finished.len() > FINISHED_MEMORY {
+                    if let Some(old) = self.finished.pop_front() {
+                        self.finished_set.remove(&old);
+                    }
+                }
+            }
         }
         Some(op)
     }
@@ -427,6 +460,7 @@ mod tests {
         assert!(ops.acknowledge(&[1], b"nope").is_none());
         assert!(ops.acknowledge(&[1], b"s-1").is_some());
         assert!(ops.get(&[1]).is_none() && ops.find("f", "op").is_none());
+        assert!(ops.is_finished(&[1]) && !ops.is_finished(&[2]));
         assert_eq!(ops.len(), 1);
     }
 

@@ -228,6 +228,9 @@ impl Master {
         let uuid = ops::new_uuid();
         let record = ops::new_operation(op, fid, agent_id, uuid.clone());
         self.state.operations.add(record);
+        self.state
+            .operations
+            .mark_sent(&uuid.value, Master::now(ctx));
         let version = self
             .state
             .operations
@@ -371,8 +374,9 @@ impl Master {
 
     /// `UpdateSlaveMessage`: the agent's resource version and the operations it knows.
     /// Operations the agent reports are adopted (after a master failover the master
-    /// learns them here); pending ones the master sent but the agent never saw are
-    /// DROPPED.
+    /// learns them here); pending ones the master sent before the agent's latest
+    /// (re-)registration that it does not report were lost with the old connection:
+    /// DROPPED. (Ones sent since may simply not have arrived yet.)
     pub(super) fn update_slave(
         &mut self,
         _ctx: &mut Context<Self>,
@@ -396,6 +400,10 @@ impl Master {
         let mut seen = std::collections::HashSet::new();
         for mut op in reported.operations {
             seen.insert(op.uuid.value.clone());
+            if self.state.operations.is_finished(&op.uuid.value) {
+                // A report sent before the acknowledgement reached the agent.
+                continue;
+            }
             if let Some(known) = self.state.operations.get(&op.uuid.value) {
                 // Keep the master's record (it has the framework's info), but take the
                 // agent's newer statuses.
@@ -418,12 +426,20 @@ impl Master {
                 self.state.operations.add(op);
             }
         }
-        let dropped: Vec<v1::Operation> = self
+        let since = self
             .state
-            .operations
+            .agents
+            .registered
+            .get(&agent_id)
+            .map_or(f64::NEG_INFINITY, |a| {
+                a.reregistered_time.unwrap_or(a.registered_time)
+            });
+        let operations = &self.state.operations;
+        let dropped: Vec<v1::Operation> = operations
             .of_agent(&agent_id)
             .filter(|o| !seen.contains(&o.uuid.value))
             .filter(|o| o.latest_status.state() == OperationState::OperationPending)
+            .filter(|o| operations.sent_at(&o.uuid.value).is_some_and(|t| t < since))
             .cloned()
             .collect();
         for op in dropped {
