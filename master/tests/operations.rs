@@ -870,3 +870,69 @@ fn operations_of_a_gone_agent_reconcile_as_gone_by_operator() {
     assert_eq!(st["state"], "OPERATION_GONE_BY_OPERATOR");
     s.master.stop();
 }
+
+#[test]
+fn operator_grow_and_shrink_volume() {
+    let s = setup();
+    let agent = s.agent.id();
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": agent}, "resources": [operator_reserved("disk", 500.0)]}}),
+    );
+    assert_eq!(r.status, 202);
+    let mut vol = operator_reserved("disk", 100.0);
+    vol["disk"] = json!({"persistence": {"id": "g", "principal": "admin"},
+                         "volume": {"container_path": "g", "mode": "RW"}});
+    let r = api(
+        &s,
+        json!({"type": "CREATE_VOLUMES", "create_volumes": {
+        "agent_id": {"value": agent}, "volumes": [vol.clone()]}}),
+    );
+    assert_eq!(r.status, 202);
+    s.clock.settle_blocking();
+    let r = api(
+        &s,
+        json!({"type": "GROW_VOLUME", "grow_volume": {"agent_id": {"value": agent},
+        "volume": vol, "addition": operator_reserved("disk", 50.0)}}),
+    );
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    let size = |s: &Setup| {
+        s.master.with(|m| {
+            m.state()
+                .agents
+                .registered
+                .values()
+                .next()
+                .unwrap()
+                .total
+                .persistent_volumes()
+                .disk()
+        })
+    };
+    assert_eq!(size(&s), Some(150));
+    let mut grown = operator_reserved("disk", 150.0);
+    grown["disk"] = json!({"persistence": {"id": "g", "principal": "admin"},
+                           "volume": {"container_path": "g", "mode": "RW"}});
+    let r = api(
+        &s,
+        json!({"type": "SHRINK_VOLUME", "shrink_volume": {"agent_id": {"value": agent},
+        "volume": grown.clone(), "subtract": {"value": 120.0}}}),
+    );
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    s.clock.settle_blocking();
+    assert_eq!(size(&s), Some(30));
+    // Shrinking by the whole size is invalid.
+    let r = api(
+        &s,
+        json!({"type": "SHRINK_VOLUME", "shrink_volume": {"agent_id": {"value": agent},
+        "volume": grown, "subtract": {"value": 150.0}}}),
+    );
+    assert_eq!(r.status, 400);
+    // The agent applied all four and agrees.
+    let agent_total = s.agent.log.lock().unwrap().total.clone();
+    assert_eq!(agent_total.persistent_volumes().disk(), Some(30));
+    assert_eq!(s.agent.log.lock().unwrap().applied.len(), 4);
+    s.master.stop();
+}

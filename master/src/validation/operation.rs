@@ -384,3 +384,241 @@ fn validate_shrink(s: &v1::offer::operation::ShrinkVolume, cx: &OperationContext
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Connection, Limits};
+    use mesos_protos::v1::offer::operation as op;
+    use mesos_protos::v1::resource::{disk_info, AllocationInfo};
+
+    fn agent(caps: &[AgentCapability]) -> Agent {
+        let mut a = crate::testing::agent("s1", "cpus:4;mem:1024;disk:1000");
+        a.capabilities = caps
+            .iter()
+            .map(|c| v1::agent_info::Capability {
+                r#type: Some(*c as i32),
+            })
+            .collect();
+        a
+    }
+
+    fn framework(principal: Option<&str>) -> Framework {
+        let mut info = crate::testing::framework_info(
+            "f",
+            &[
+                FrameworkCapability::MultiRole,
+                FrameworkCapability::ReservationRefinement,
+            ],
+        );
+        info.roles = vec!["web".into()];
+        info.principal = principal.map(Into::into);
+        Framework::new(
+            "f".into(),
+            info,
+            Connection::Http {
+                stream_id: "x".into(),
+            },
+            0.0,
+            &Limits::default(),
+        )
+    }
+
+    fn res(name: &str, v: f64, layers: &[(&str, Option<&str>)]) -> v1::Resource {
+        v1::Resource {
+            name: name.into(),
+            r#type: v1::value::Type::Scalar as i32,
+            scalar: Some(v1::value::Scalar { value: v }),
+            allocation_info: Some(AllocationInfo {
+                role: Some("web".into()),
+            }),
+            reservations: layers
+                .iter()
+                .map(|(role, principal)| v1::resource::ReservationInfo {
+                    r#type: Some(v1::resource::reservation_info::Type::Dynamic as i32),
+                    role: Some((*role).into()),
+                    principal: principal.map(Into::into),
+                    labels: None,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn volume(v: f64, id: &str, path: &str) -> v1::Resource {
+        let mut r = res("disk", v, &[("web", Some("p"))]);
+        r.disk = Some(v1::resource::DiskInfo {
+            persistence: Some(disk_info::Persistence {
+                id: id.into(),
+                principal: Some("p".into()),
+            }),
+            volume: Some(v1::Volume {
+                container_path: path.into(),
+                mode: v1::volume::Mode::Rw as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        r
+    }
+
+    fn reserve(rs: Vec<v1::Resource>) -> v1::offer::Operation {
+        v1::offer::Operation {
+            r#type: Some(OpType::Reserve as i32),
+            reserve: Some(op::Reserve { resources: rs }),
+            ..Default::default()
+        }
+    }
+
+    fn check(op: &v1::offer::Operation, a: &Agent, f: Option<&Framework>) -> Result {
+        let principal = f.and_then(|f| f.info.principal.as_deref());
+        validate_operation(
+            op,
+            &OperationContext {
+                agent: a,
+                framework: f,
+                principal,
+            },
+        )
+    }
+
+    fn err(r: Result) -> String {
+        r.expect_err("invalid").0
+    }
+
+    #[test]
+    fn reserve_rules() {
+        let a = agent(&[AgentCapability::ReservationRefinement]);
+        let fw = framework(Some("p"));
+        assert!(check(
+            &reserve(vec![res("cpus", 1.0, &[("web", Some("p"))])]),
+            &a,
+            Some(&fw)
+        )
+        .is_ok());
+        let e = err(check(&reserve(vec![res("cpus", 1.0, &[])]), &a, Some(&fw)));
+        assert!(e.contains("is not dynamically reserved"), "{e}");
+        let e = err(check(
+            &reserve(vec![res("cpus", 1.0, &[("web", Some("q"))])]),
+            &a,
+            Some(&fw),
+        ));
+        assert!(e.contains("principal 'q'"), "{e}");
+        let e = err(check(
+            &reserve(vec![res("cpus", 1.0, &[("web", None)])]),
+            &a,
+            Some(&fw),
+        ));
+        assert!(e.contains("no principal"), "{e}");
+        let e = err(check(
+            &reserve(vec![res("cpus", 1.0, &[("db", Some("p"))])]),
+            &a,
+            Some(&fw),
+        ));
+        assert!(e.contains("allocated to role 'web'"), "{e}");
+        // Refinement needs the agent capability.
+        let refined = res("cpus", 1.0, &[("web", Some("p")), ("web/a", Some("p"))]);
+        assert!(check(&reserve(vec![refined.clone()]), &a, Some(&fw))
+            .is_err_and(|e| e.0.contains("allocated to role")));
+        let bare = agent(&[]);
+        let mut r = refined;
+        r.allocation_info = None;
+        let e = err(check(&reserve(vec![r]), &bare, None));
+        assert!(e.contains("RESERVATION_REFINEMENT"), "{e}");
+        // Operators (no framework, no principal) only need valid reserved resources.
+        let mut r = res("cpus", 1.0, &[("db", Some("admin"))]);
+        r.allocation_info = None;
+        assert!(check(&reserve(vec![r]), &bare, None).is_ok());
+    }
+
+    #[test]
+    fn unreserve_create_destroy_rules() {
+        let mut a = agent(&[]);
+        let fw = framework(Some("p"));
+        let unreserve_volume = v1::offer::Operation {
+            r#type: Some(OpType::Unreserve as i32),
+            unreserve: Some(op::Unreserve {
+                resources: vec![volume(1.0, "v", "d")],
+            }),
+            ..Default::default()
+        };
+        let e = err(check(&unreserve_volume, &a, Some(&fw)));
+        assert!(e.contains("cannot be unreserved"), "{e}");
+        let create = |v: v1::Resource| v1::offer::Operation {
+            r#type: Some(OpType::Create as i32),
+            create: Some(op::Create { volumes: vec![v] }),
+            ..Default::default()
+        };
+        assert!(check(&create(volume(10.0, "v", "data")), &a, Some(&fw)).is_ok());
+        let e = err(check(&create(volume(10.0, "v", "/abs")), &a, Some(&fw)));
+        assert!(e.contains("relative"), "{e}");
+        let e = err(check(&create(volume(10.0, "a/b", "d")), &a, Some(&fw)));
+        assert!(e.contains("not a valid ID"), "{e}");
+        let mut unreserved = volume(10.0, "v", "d");
+        unreserved.reservations.clear();
+        let e = err(check(&create(unreserved), &a, Some(&fw)));
+        assert!(e.contains("unreserved resources"), "{e}");
+        // An id in use on the agent for the same role.
+        let mut existing = volume(10.0, "v", "d");
+        existing.allocation_info = None;
+        a.total += &existing;
+        let e = err(check(&create(volume(5.0, "v", "other")), &a, Some(&fw)));
+        assert!(e.contains("already in use"), "{e}");
+        // DESTROY: must exist, must not be used by a task.
+        let destroy = |v: v1::Resource| v1::offer::Operation {
+            r#type: Some(OpType::Destroy as i32),
+            destroy: Some(op::Destroy { volumes: vec![v] }),
+            ..Default::default()
+        };
+        assert!(check(&destroy(volume(10.0, "v", "d")), &a, Some(&fw)).is_ok());
+        let e = err(check(&destroy(volume(10.0, "w", "d")), &a, Some(&fw)));
+        assert!(e.contains("not found"), "{e}");
+        a.add_used("f", &Resources::from(&volume(10.0, "v", "d")));
+        let e = err(check(&destroy(volume(10.0, "v", "d")), &a, Some(&fw)));
+        assert!(e.contains("in use"), "{e}");
+    }
+
+    #[test]
+    fn resize_rules() {
+        let a = agent(&[AgentCapability::ResizeVolume]);
+        let fw = framework(Some("p"));
+        let grow = |add: v1::Resource| v1::offer::Operation {
+            r#type: Some(OpType::GrowVolume as i32),
+            grow_volume: Some(op::GrowVolume {
+                volume: volume(10.0, "v", "d"),
+                addition: add,
+            }),
+            ..Default::default()
+        };
+        assert!(check(
+            &grow(res("disk", 5.0, &[("web", Some("p"))])),
+            &a,
+            Some(&fw)
+        )
+        .is_ok());
+        let e = err(check(&grow(res("disk", 5.0, &[])), &a, Some(&fw)));
+        assert!(e.contains("not compatible"), "{e}");
+        let e = err(check(
+            &grow(res("disk", 5.0, &[("web", Some("p"))])),
+            &agent(&[]),
+            Some(&fw),
+        ));
+        assert!(e.contains("RESIZE_VOLUME"), "{e}");
+        let shrink = |by: f64| v1::offer::Operation {
+            r#type: Some(OpType::ShrinkVolume as i32),
+            shrink_volume: Some(op::ShrinkVolume {
+                volume: volume(10.0, "v", "d"),
+                subtract: v1::value::Scalar { value: by },
+            }),
+            ..Default::default()
+        };
+        assert!(check(&shrink(4.0), &a, Some(&fw)).is_ok());
+        assert!(err(check(&shrink(10.0), &a, Some(&fw))).contains("cannot be shrunk"));
+        assert!(err(check(&shrink(0.0), &a, Some(&fw))).contains("positive"));
+        let launch = v1::offer::Operation {
+            r#type: Some(OpType::CreateDisk as i32),
+            ..Default::default()
+        };
+        assert!(err(check(&launch, &a, Some(&fw))).contains("not supported"));
+    }
+}
