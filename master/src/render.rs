@@ -145,6 +145,15 @@ pub fn state_json(ctx: &RenderContext<'_>) -> Vec<u8> {
     w.end_array();
     w.key("orphan_tasks").begin_array().end_array();
     w.key("unregistered_frameworks").begin_array().end_array();
+    // Offer operations not yet finished with (as GET_OPERATIONS lists them); only
+    // present while there are some.
+    if !s.operations.is_empty() {
+        w.key("operations").begin_array();
+        for op in s.operations.iter() {
+            w.raw(&mesos_protos::json::to_vec(op));
+        }
+        w.end_array();
+    }
     w.end_object();
     w.into_bytes()
 }

@@ -398,7 +398,10 @@ fn reserve_feedback_ack_and_state() {
     assert_eq!(status["agent_id"]["value"], agent.as_str());
     assert!(status["uuid"]["value"].is_string());
     assert_eq!(reserved_in_state(&s, "cpus"), 1.0);
-    // GET_OPERATIONS lists it until acknowledged.
+    // /state and GET_OPERATIONS list it until acknowledged.
+    let listed = state(&s)["operations"].clone();
+    assert_eq!(listed[0]["info"]["id"]["value"], "r1", "{listed}");
+    assert_eq!(listed[0]["framework_id"]["value"], fw.id.as_str());
     let r = http(
         s.master.addr(),
         "POST",
@@ -418,6 +421,7 @@ fn reserve_feedback_ack_and_state() {
         status["uuid"]["value"].as_str().unwrap()
     );
     assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    assert!(state(&s).get("operations").is_none());
     // The reserved cpus come back in the next offer, reserved to web.
     let (_, _, o) = fw.offer(&s);
     let reserved_cpus = o["resources"]
