@@ -244,13 +244,17 @@ fn pymesos_executor_given_in_executor_info_runs_its_tasks() {
     let Some(python) = venv_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (local, master) = local_cluster(dir.path());
-    let executor = format!(
-        "{} {}",
-        python.display(),
-        manifest_dir().join("tests/pymesos/executor.py").display()
+    // The executor script reaches the sandbox through the fetcher (CommandInfo.uris);
+    // the command runs the fetched copy.
+    let script = manifest_dir().join("tests/pymesos/executor.py");
+    let executor = format!("{} executor.py", python.display());
+    let script_uri = script.display().to_string();
+    let out = run_script(
+        &python,
+        "scheduler.py",
+        &[&master, "3", &executor],
+        &[("PYMESOS_TEST_EXECUTOR_URI", &script_uri)],
     );
-
-    let out = run_script(&python, "scheduler.py", &[&master, "3", &executor], &[]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("DONE finished"), "{all}");
@@ -302,6 +306,20 @@ fn pymesos_executor_given_in_executor_info_runs_its_tasks() {
     // One executor process ran all three tasks.
     pids.dedup();
     assert_eq!(pids.len(), 1, "{pids:?}");
+
+    // The fetched script is in the executor's sandbox.
+    let mut fetched = Vec::new();
+    collect_files(dir.path(), "executor.py", &mut fetched);
+    let original = std::fs::read_to_string(&script).unwrap();
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert_eq!(fetched[0].1, original);
+    assert!(
+        fetched[0]
+            .0
+            .to_string_lossy()
+            .contains("/executors/pymesos-executor/runs/"),
+        "{fetched:?}"
+    );
 
     // Each task's data was written into the executor's sandbox.
     let mut files = Vec::new();

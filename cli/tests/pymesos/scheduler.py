@@ -5,7 +5,9 @@ usage: scheduler.py MASTER TASKS [EXECUTOR_COMMAND]
 Without EXECUTOR_COMMAND every task is a command task (`echo`) run by the agent's
 command executor; with it, every task names one custom executor (ExecutorInfo whose
 command is EXECUTOR_COMMAND) that pymesos's MesosExecutorDriver implements. With
-PYMESOS_TEST_KILL=1 the command tasks sleep and are killed (KILL) once RUNNING.
+PYMESOS_TEST_KILL=1 the command tasks sleep and are killed (KILL) once RUNNING. With
+PYMESOS_TEST_EXECUTOR_URI set, the ExecutorInfo's command fetches that URI into the
+sandbox first.
 
 Prints one line per event the test checks (REGISTERED, LAUNCH, UPDATE, MESSAGE, DONE)
 and exits 0 when every task reached the expected state (TASK_FINISHED, or TASK_KILLED
@@ -57,10 +59,14 @@ class BatchScheduler(Scheduler):
         say("REGISTERED", framework_id.value)
 
     def executor_info(self):
+        command = Dict(value=self.executor_command, shell=True)
+        uri = os.environ.get("PYMESOS_TEST_EXECUTOR_URI")
+        if uri:
+            command.uris = [Dict(value=uri, executable=False, extract=False)]
         return Dict(
             executor_id=Dict(value="pymesos-executor"),
             name="pymesos test executor",
-            command=Dict(value=self.executor_command, shell=True),
+            command=command,
             resources=[scalar("cpus", EXECUTOR_CPUS),
                        scalar("mem", EXECUTOR_MEM)],
         )
