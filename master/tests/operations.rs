@@ -31,6 +31,10 @@ struct AgentLog {
     unacked: Vec<internal::UpdateOperationStatusMessage>,
     /// Operations finished here, reported on re-registration.
     operations: Vec<v1::Operation>,
+    /// Report no capabilities (an agent without RESOURCE_PROVIDER).
+    legacy: bool,
+    /// CheckpointResourcesMessages received.
+    checkpoints: Vec<Vec<v1::Resource>>,
 }
 
 struct OpsAgent {
@@ -135,6 +139,9 @@ impl Process for OpsAgent {
             drop(log);
             ctx.send(from, update);
         });
+        h.on::<internal::CheckpointResourcesMessage>(|a, _, _, m| {
+            a.log.lock().unwrap().checkpoints.push(m.resources);
+        });
         h.on::<internal::AcknowledgeOperationStatusMessage>(|a, _, _, m| {
             let mut log = a.log.lock().unwrap();
             log.unacked.retain(|u| {
@@ -148,13 +155,18 @@ impl Process for OpsAgent {
 
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         ctx.link(&self.master);
+        let capabilities = if self.log.lock().unwrap().legacy {
+            Vec::new()
+        } else {
+            capabilities()
+        };
         match &self.reregister_as {
             None => ctx.send(
                 &self.master,
                 internal::RegisterSlaveMessage {
                     slave: self.info.clone(),
                     version: Some("1.8.0".into()),
-                    agent_capabilities: capabilities(),
+                    agent_capabilities: capabilities.clone(),
                     ..Default::default()
                 },
             ),
@@ -166,7 +178,7 @@ impl Process for OpsAgent {
                     internal::ReregisterSlaveMessage {
                         slave: info,
                         version: Some("1.8.0".into()),
-                        agent_capabilities: capabilities(),
+                        agent_capabilities: capabilities,
                         checkpointed_resources: self.checkpointed(),
                         ..Default::default()
                     },
@@ -938,5 +950,87 @@ fn operator_grow_and_shrink_volume() {
     let agent_total = s.agent.log.lock().unwrap().total.clone();
     assert_eq!(agent_total.persistent_volumes().disk(), Some(30));
     assert_eq!(s.agent.log.lock().unwrap().applied.len(), 4);
+    s.master.stop();
+}
+
+#[test]
+fn updates_for_a_removed_framework_are_acknowledged_by_the_master() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "r"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    let _ = fw.next_status();
+    assert!(s.agent.log.lock().unwrap().acks.is_empty());
+    fw.call(
+        &s,
+        json!({"framework_id": {"value": fw.id}, "type": "TEARDOWN"}),
+    );
+    // The agent retries; with the framework gone the master acknowledges.
+    s.agent.retry();
+    s.clock.settle_blocking();
+    assert_eq!(s.agent.log.lock().unwrap().acks.len(), 1);
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    s.master.stop();
+}
+
+#[test]
+fn agents_without_resource_provider_get_checkpointed_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, clock) = world();
+    let master = TestMaster::start(&net, &clock, dir.path(), &[]);
+    let log = Arc::new(Mutex::new(AgentLog {
+        legacy: true,
+        ..Default::default()
+    }));
+    let agent = Agent::start(&net, &clock, &master.upid(), log);
+    clock.settle_blocking();
+    let s = Setup {
+        _dir: dir,
+        net,
+        clock,
+        master,
+        agent,
+    };
+    // Operator RESERVE: the agent is sent its whole checkpointed resources instead.
+    let r = api(
+        &s,
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": s.agent.id()}, "resources": [operator_reserved("cpus", 1.0)]}}),
+    );
+    assert_eq!(r.status, 202);
+    s.clock.settle_blocking();
+    let checkpoints = s.agent.log.lock().unwrap().checkpoints.clone();
+    assert_eq!(checkpoints.len(), 1);
+    assert_eq!(
+        Resources::from(checkpoints[0].clone())
+            .reserved("db")
+            .cpus(),
+        Some(1.0)
+    );
+    assert!(s.agent.log.lock().unwrap().applied.is_empty());
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    // A framework asking for feedback on such an agent gets OPERATION_ERROR.
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "fb"},
+                "reserve": {"resources": [reserved("mem", 1.0)]}}]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["state"], "OPERATION_ERROR");
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap()
+            .contains("RESOURCE_PROVIDER"),
+        "{st}"
+    );
     s.master.stop();
 }

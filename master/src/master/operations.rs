@@ -217,6 +217,7 @@ impl Master {
         op: v1::offer::Operation,
     ) {
         let bare = unallocated_operation(&op);
+        let mut legacy = false;
         if let Some(agent) = self.state.agents.registered.get_mut(agent_id) {
             match agent.total.apply(&bare) {
                 Ok(total) => agent.total = total,
@@ -224,6 +225,32 @@ impl Master {
                     tracing::error!(agent = %agent_id, "operation does not apply to the agent's total: {e}")
                 }
             }
+            legacy = !has_capability(agent, AgentCapability::ResourceProvider);
+        }
+        if legacy {
+            // An agent without RESOURCE_PROVIDER gets its whole checkpointed resources
+            // (Mesos's legacy path); there is no operation to track (ACCEPT refused an
+            // `id` for such agents already).
+            let checkpointed = self
+                .state
+                .agents
+                .registered
+                .get(agent_id)
+                .map(|a| {
+                    a.total
+                        .filter(|r| r.is_dynamically_reserved() || r.is_persistent_volume())
+                        .to_vec()
+                })
+                .unwrap_or_default();
+            if let Some(pid) = self.agent_links.get(agent_id).map(|l| l.pid.clone()) {
+                ctx.send(
+                    &pid,
+                    internal::CheckpointResourcesMessage {
+                        resources: checkpointed,
+                    },
+                );
+            }
+            return;
         }
         let uuid = ops::new_uuid();
         let record = ops::new_operation(op, fid, agent_id, uuid.clone());
@@ -291,7 +318,12 @@ impl Master {
             tracing::warn!(agent = %agent_id, "status update for an unknown operation; ignored");
             return;
         };
-        let wants_feedback = operation.info.id.is_some() && fid.is_some();
+        // A removed framework will never acknowledge: the master does it for it.
+        let removed = fid.as_ref().is_some_and(|f| {
+            !self.state.frameworks.contains_key(f)
+                && self.state.completed_frameworks.iter().any(|c| &c.id == f)
+        });
+        let wants_feedback = operation.info.id.is_some() && fid.is_some() && !removed;
         match (forward, fid) {
             (Some(status), Some(fid)) => self.send_event(&fid, &status_event(status)),
             // The framework is not (yet) back: the agent retries until it acknowledges.
