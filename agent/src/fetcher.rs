@@ -178,6 +178,37 @@ pub fn fetch(
     Ok(fetched)
 }
 
+/// [`fetch`] on a thread of its own: the returned future resolves when every URI is in
+/// the sandbox, so an actor can await it (or `defer` on it) instead of blocking its
+/// thread for the length of a download.
+pub fn fetch_in_background(
+    uris: Vec<Uri>,
+    sandbox: PathBuf,
+    user: Option<(u32, u32)>,
+    config: FetcherConfig,
+) -> impl std::future::Future<Output = Result<Vec<PathBuf>, FetchError>> {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("fetcher".into())
+        .spawn(move || {
+            let _ = tx.send(fetch(&uris, &sandbox, user, &config));
+        });
+    async move {
+        if let Err(source) = spawned {
+            return Err(FetchError::Io {
+                uri: String::new(),
+                source,
+            });
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(FetchError::Io {
+                uri: String::new(),
+                source: io::Error::other("the fetcher thread ended without an answer"),
+            })
+        })
+    }
+}
+
 fn fetch_one(
     uri: &Uri,
     sandbox: &Path,

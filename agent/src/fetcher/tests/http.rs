@@ -173,3 +173,26 @@ fn http_errors_name_the_uri_and_the_status() {
     let e = fetch(&[uri(&server.base)], &s.sandbox, None, &s.config).unwrap_err();
     assert!(matches!(e, FetchError::Invalid { .. }), "{e}");
 }
+
+#[test]
+fn background_fetch_leaves_the_caller_free_until_awaited() {
+    let s = setup();
+    let server = Server::start(vec![("/one.txt", b"one".to_vec())]);
+    let fut = fetch_in_background(
+        vec![uri(&server.url("/one.txt"))],
+        s.sandbox.clone(),
+        None,
+        s.config.clone(),
+    );
+    let got = futures::executor::block_on(fut).unwrap();
+    assert_eq!(got, vec![s.sandbox.join("one.txt")]);
+    assert_eq!(fs::read(&got[0]).unwrap(), b"one");
+    let e = futures::executor::block_on(fetch_in_background(
+        vec![uri(&server.url("/missing"))],
+        s.sandbox.clone(),
+        None,
+        s.config.clone(),
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("404"), "{e}");
+}
