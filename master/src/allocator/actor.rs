@@ -228,8 +228,8 @@ impl AllocatorProcess {
                 c.add(runs - self.published_runs);
             }
             self.published_runs = runs;
-            // Walking every filter costs O(filters); done once per batch cycle, not
-            // after every event-driven pass.
+            // Gauges are refreshed once per batch cycle, not after every event-driven
+            // pass (a burst of agent registrations would otherwise redo them each time).
             if full {
                 self.metrics = self.allocator.metrics(now);
                 self.publish_metrics(ctx);
