@@ -296,6 +296,25 @@ impl Process for Owner {
     fn handlers(_h: &mut Handlers<Self>) {}
 }
 
+/// Reports when a watched process terminates (through a link, as the master would).
+struct Watcher {
+    watched: libprocess::Upid,
+    gone: Option<futures::channel::oneshot::Sender<()>>,
+}
+impl Process for Watcher {
+    fn handlers(_h: &mut Handlers<Self>) {}
+    fn initialize(&mut self, ctx: &mut libprocess::Context<Self>) {
+        ctx.link(&self.watched);
+    }
+    fn exited(&mut self, _ctx: &mut libprocess::Context<Self>, pid: &libprocess::Upid) {
+        if *pid == self.watched {
+            if let Some(tx) = self.gone.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+}
+
 #[test]
 fn the_allocator_stops_with_its_owner_and_calls_before_start_apply_at_once() {
     let w = World::new();
@@ -322,13 +341,24 @@ fn the_allocator_stops_with_its_owner_and_calls_before_start_apply_at_once() {
     assert!(w.runtime.is_alive(&pid));
     // Once running, a call only reports whether it was dispatched.
     assert!(h.remove_agent("nope").is_ok());
-    owner.terminate();
+    let (tx, gone) = futures::channel::oneshot::channel();
+    w.runtime
+        .spawn(
+            "watcher",
+            Watcher {
+                watched: pid.clone(),
+                gone: Some(tx),
+            },
+        )
+        .unwrap();
     w.clock.settle_blocking();
+    owner.terminate();
+    // The allocator's own link to its owner ends it; the watcher sees it go.
     assert!(
-        block_on(h.query(|_| ())).is_err(),
+        block_on(gone).is_ok(),
         "the allocator terminated with its owner"
     );
-    assert!(!w.runtime.is_alive(&pid));
+    assert!(block_on(h.query(|_| ())).is_err());
     assert!(h.add_agent("a2", &agent("cpus:1;mem:128"), &[]).is_err());
     w.stop();
 }
