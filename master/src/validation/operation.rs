@@ -81,33 +81,103 @@ pub fn validate_operation(op: &v1::offer::Operation, cx: &OperationContext<'_>) 
     }
 }
 
-/// For frameworks, resources must be allocated to one of the framework's roles.
-fn allocated_role<'a>(
-    r: &'a v1::Resource,
-    cx: &OperationContext<'_>,
-    what: &str,
-) -> Result<Option<&'a str>> {
-    let Some(fw) = cx.framework else {
-        return Ok(None);
-    };
-    let Some(role) = r.allocation_info.as_ref().and_then(|a| a.role.as_deref()) else {
-        return Err(Invalid::new(format!(
-            "A {what} operation was attempted on resource {} which is not allocated to a role",
-            show(r)
-        )));
-    };
-    if !fw.roles().iter().any(|x| x == role) {
-        return Err(Invalid::new(format!(
-            "A {what} operation was attempted for a resource allocated to role '{role}', but the \
-             framework only has roles '{}'",
-            fw.roles().join(",")
-        )));
+/// Rules on disk details every listed resource follows (Mesos's `validateDiskInfo`, as
+/// part of `resource::validate`): volumes only on reserved disk, valid persistence ids,
+/// and (ours) a relative `container_path`.
+fn validate_resources(list: &[v1::Resource]) -> Result {
+    resource::validate(list)?;
+    for r in list {
+        let Some(p) = r.disk.as_ref().and_then(|d| d.persistence.as_ref()) else {
+            continue;
+        };
+        let bad = |m: String| {
+            Err(Invalid::new(format!(
+                "Invalid resources: Invalid DiskInfo: {m}"
+            )))
+        };
+        if resources::is_unreserved(r) {
+            return bad("Persistent volumes cannot be created from unreserved resources.".into());
+        }
+        if p.id.is_empty()
+            || p.id == "."
+            || p.id == ".."
+            || p.id.contains('/')
+            || p.id.contains('\0')
+        {
+            return bad(format!(
+                "Invalid persistence ID for persistent volume: '{}' is not a valid ID",
+                p.id
+            ));
+        }
+        let path = r
+            .disk
+            .as_ref()
+            .and_then(|d| d.volume.as_ref())
+            .map(|v| v.container_path.as_str());
+        if let Some(path) = path {
+            if path.is_empty() || path.starts_with('/') {
+                return bad(format!(
+                    "Container path '{path}' of persistent volume must be a relative path"
+                ));
+            }
+        }
     }
-    Ok(Some(role))
+    Ok(())
+}
+
+/// Every listed resource is a persistent volume (Mesos's `validatePersistentVolume`).
+fn persistent_volumes(list: &[v1::Resource]) -> Result {
+    for v in list {
+        let Some(disk) = &v.disk else {
+            return Err(Invalid::new(format!(
+                "Resource {} does not have DiskInfo",
+                show(v)
+            )));
+        };
+        if disk.persistence.is_none() {
+            return Err(Invalid::new("'persistence' is not set in DiskInfo"));
+        }
+        let Some(volume) = &disk.volume else {
+            return Err(Invalid::new(
+                "Expecting 'volume' to be set for persistent volume",
+            ));
+        };
+        if volume.mode() == v1::volume::Mode::Ro {
+            return Err(Invalid::new("Read-only persistent volume not supported"));
+        }
+    }
+    Ok(())
+}
+
+/// Framework operations use resources allocated to one role.
+fn single_allocation_role(list: &[v1::Resource], what: &str) -> Result {
+    let mut role: Option<&str> = None;
+    for r in list {
+        let Some(this) = r.allocation_info.as_ref().and_then(|a| a.role.as_deref()) else {
+            return Err(Invalid::new(format!(
+                "Invalid {what} resources: The resources are not allocated to a role"
+            )));
+        };
+        match role {
+            None => role = Some(this),
+            Some(first) if first != this => {
+                return Err(Invalid::new(format!(
+                    "Invalid {what} resources: The resources have multiple allocation roles \
+                     ('{this}' and '{first}') but only one allocation role is allowed"
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn roles_text(fw: &Framework) -> String {
+    fw.roles().join(",")
 }
 
 fn validate_reserve(list: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
-    resource::validate(list)?;
+    validate_resources(list)?;
     for r in list {
         if !resources::is_dynamically_reserved(r) {
             return Err(Invalid::new(format!(
@@ -115,64 +185,83 @@ fn validate_reserve(list: &[v1::Resource], cx: &OperationContext<'_>) -> Result 
                 show(r)
             )));
         }
-        if resources::is_persistent_volume(r) {
+        let reserve_role = resources::reservation_role(r).unwrap_or("*");
+        if !agent_has(cx.agent, AgentCapability::HierarchicalRole) && reserve_role.contains('/') {
             return Err(Invalid::new(format!(
-                "A persistent volume {} must already be reserved",
+                "Resource {} with reservation for hierarchical role '{reserve_role}' cannot be \
+                 reserved on an agent without HIERARCHICAL_ROLE capability",
                 show(r)
             )));
         }
-        let layer = r.reservations.last();
-        let reserve_role = resources::reservation_role(r).unwrap_or("*");
-        if let Some(alloc) = allocated_role(r, cx, "reserve")? {
-            if alloc != reserve_role {
-                return Err(Invalid::new(format!(
-                    "A reserve operation was attempted for a resource with role '{reserve_role}', \
-                     but the resource was allocated to role '{alloc}'"
-                )));
-            }
+        if r.reservations.len() > 1 && !agent_has(cx.agent, AgentCapability::ReservationRefinement)
+        {
+            return Err(Invalid::new(format!(
+                "Resource {} with reservation refinement cannot be reserved on an agent without \
+                 RESERVATION_REFINEMENT capability",
+                show(r)
+            )));
         }
-        let reserved_by = layer.and_then(|l| l.principal.as_deref());
         if let Some(p) = cx.principal {
-            match reserved_by {
+            match r.reservations.last().and_then(|l| l.principal.as_deref()) {
                 None => {
                     return Err(Invalid::new(format!(
-                        "A reserve operation was attempted by principal '{p}', which does not \
-                         match a reserved resource in the request with no principal"
+                        "A reserve operation was attempted by principal '{p}', but there is a \
+                         reserved resource in the request with no principal set"
                     )))
                 }
                 Some(q) if q != p => {
                     return Err(Invalid::new(format!(
-                        "A reserve operation was attempted by principal '{p}', which does not \
-                         match a reserved resource in the request with principal '{q}'"
+                        "A reserve operation was attempted by authenticated principal '{p}', \
+                         which does not match a reserved resource in the request with \
+                         principal '{q}'"
                     )))
                 }
                 Some(_) => {}
             }
         }
-        if r.reservations.len() > 1 {
-            if !agent_has(cx.agent, AgentCapability::ReservationRefinement) {
-                return Err(Invalid::new(format!(
-                    "Resource {} with reservation refinement cannot be reserved on an agent \
-                     without the RESERVATION_REFINEMENT capability",
-                    show(r)
-                )));
-            }
-            if let Some(fw) = cx.framework {
-                if !fw.has_capability(FrameworkCapability::ReservationRefinement) {
+        let alloc = r.allocation_info.as_ref().and_then(|a| a.role.as_deref());
+        match cx.framework {
+            Some(fw) => {
+                let Some(alloc) = alloc else {
                     return Err(Invalid::new(format!(
-                        "Resource {} with reservation refinement requires the framework to have \
-                         the RESERVATION_REFINEMENT capability",
+                        "A reserve operation was attempted on unallocated resource {}, but \
+                         frameworks can only perform reservations on allocated resources",
                         show(r)
                     )));
+                };
+                if alloc != reserve_role {
+                    return Err(Invalid::new(format!(
+                        "A reserve operation was attempted for a resource with role \
+                         '{reserve_role}', but the resource was allocated to role '{alloc}'"
+                    )));
+                }
+                if !fw.roles().iter().any(|x| x == alloc) {
+                    return Err(Invalid::new(format!(
+                        "A reserve operation was attempted for a resource allocated to role \
+                         '{alloc}', but the framework only has roles '{}'",
+                        roles_text(fw)
+                    )));
+                }
+            }
+            None => {
+                if alloc.is_some() || r.allocation_info.is_some() {
+                    return Err(Invalid::new(
+                        "A reserve operation was attempted with an allocated resource, but the \
+                         operator API only allows reservations to be made to unallocated \
+                         resources",
+                    ));
                 }
             }
         }
     }
+    if cx.framework.is_some() {
+        single_allocation_role(list, "reservation")?;
+    }
     Ok(())
 }
 
-fn validate_unreserve(list: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
-    resource::validate(list)?;
+fn validate_unreserve(list: &[v1::Resource], _cx: &OperationContext<'_>) -> Result {
+    validate_resources(list)?;
     for r in list {
         if !resources::is_dynamically_reserved(r) {
             return Err(Invalid::new(format!(
@@ -182,106 +271,77 @@ fn validate_unreserve(list: &[v1::Resource], cx: &OperationContext<'_>) -> Resul
         }
         if resources::is_persistent_volume(r) {
             return Err(Invalid::new(format!(
-                "A dynamically reserved persistent volume {} cannot be unreserved",
+                "A dynamically reserved persistent volume {} cannot be unreserved directly. \
+                 Please destroy the persistent volume first then unreserve the resource",
                 show(r)
             )));
         }
-        allocated_role(r, cx, "unreserve")?;
-    }
-    Ok(())
-}
-
-/// Rules every persistent volume of CREATE/DESTROY/GROW/SHRINK follows.
-fn persistent_volume(v: &v1::Resource) -> Result {
-    let Some(disk) = &v.disk else {
-        return Err(Invalid::new(format!(
-            "Resource {} does not have DiskInfo",
-            show(v)
-        )));
-    };
-    let Some(p) = &disk.persistence else {
-        return Err(Invalid::new("'persistence' is not set in DiskInfo"));
-    };
-    let Some(volume) = &disk.volume else {
-        return Err(Invalid::new(
-            "Expecting 'volume' to be set for persistent volume",
-        ));
-    };
-    if volume.host_path.is_some() {
-        return Err(Invalid::new(
-            "Expecting 'host_path' to be unset for persistent volume",
-        ));
-    }
-    if p.id.is_empty() || p.id == "." || p.id == ".." || p.id.contains('/') || p.id.contains('\0') {
-        return Err(Invalid::new(format!(
-            "Invalid persistence ID for persistent volume: '{}' is not a valid ID",
-            p.id
-        )));
-    }
-    if volume.container_path.is_empty() || volume.container_path.starts_with('/') {
-        return Err(Invalid::new(format!(
-            "Container path '{}' of persistent volume must be a relative path",
-            volume.container_path
-        )));
-    }
-    if resources::is_unreserved(v) {
-        return Err(Invalid::new(
-            "Persistent volumes cannot be created from unreserved resources.",
-        ));
     }
     Ok(())
 }
 
 fn validate_create(volumes: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
-    resource::validate(volumes)?;
-    for v in volumes {
-        persistent_volume(v)?;
-        allocated_role(v, cx, "create")?;
-        let p = v.disk.as_ref().and_then(|d| d.persistence.as_ref());
-        if let (Some(me), Some(theirs)) = (cx.principal, p.and_then(|p| p.principal.as_deref())) {
-            if me != theirs {
-                return Err(Invalid::new(format!(
-                    "Create from principal '{me}' denied: the persistent volume has principal \
-                     '{theirs}'"
-                )));
-            }
-        }
-        if v.shared.is_some() {
-            if let Some(fw) = cx.framework {
-                if !fw.has_capability(FrameworkCapability::SharedResources) {
-                    return Err(Invalid::new(
-                        "Create for shared volume requires the framework to have the \
-                         SHARED_RESOURCES capability",
-                    ));
-                }
-            }
-        }
-    }
+    validate_resources(volumes)?;
+    persistent_volumes(volumes).map_err(|e| e.context("Not a persistent volume: "))?;
     // Persistence ids are unique per role on the agent, counting existing volumes.
     let mut all = cx.agent.total.persistent_volumes();
     all.unallocate();
     let mut new = Resources::from_resources(volumes);
     new.unallocate();
-    resource::unique_persistence_ids(&new)?;
-    for v in new.iter() {
-        let id = v
-            .disk()
-            .and_then(|d| d.persistence.as_ref())
-            .map(|p| p.id.as_str());
-        let role = v.reservation_role();
-        let clash = all.iter().any(|e| {
-            e.reservation_role() == role
-                && e.disk()
-                    .and_then(|d| d.persistence.as_ref())
-                    .map(|p| p.id.as_str())
-                    == id
-        });
-        if clash {
+    resource::unique_persistence_ids(&(all + new))?;
+    for v in volumes {
+        if let Some(fw) = cx.framework {
+            if v.shared.is_some() && !fw.has_capability(FrameworkCapability::SharedResources) {
+                return Err(Invalid::new(format!(
+                    "Create volume operation for '{}' has been attempted by framework '{}' with \
+                     no SHARED_RESOURCES capability",
+                    show(v),
+                    fw.id
+                )));
+            }
+        }
+        let role = resources::reservation_role(v).unwrap_or("*");
+        if !agent_has(cx.agent, AgentCapability::HierarchicalRole) && role.contains('/') {
             return Err(Invalid::new(format!(
-                "Persistence ID '{}' is already in use",
-                id.unwrap_or_default()
+                "Volume {} with reservation for hierarchical role '{role}' cannot be created on \
+                 an agent without HIERARCHICAL_ROLE capability",
+                show(v)
             )));
         }
+        if v.reservations.len() > 1 && !agent_has(cx.agent, AgentCapability::ReservationRefinement)
+        {
+            return Err(Invalid::new(format!(
+                "Volume {} with reservation refinement cannot be created on an agent without \
+                 RESERVATION_REFINEMENT capability",
+                show(v)
+            )));
+        }
+        if let Some(p) = cx.principal {
+            let theirs = v
+                .disk
+                .as_ref()
+                .and_then(|d| d.persistence.as_ref())
+                .and_then(|x| x.principal.as_deref());
+            match theirs {
+                None => {
+                    return Err(Invalid::new(format!(
+                        "Create volume operation attempted by principal '{p}', but there is a \
+                         volume in the operation with no principal set in 'disk.persistence'"
+                    )))
+                }
+                Some(q) if q != p => {
+                    return Err(Invalid::new(format!(
+                        "Create volume operation attempted by authenticated principal '{p}', \
+                         which does not match a volume in the operation with principal '{q}' \
+                         set in 'disk.persistence'"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if cx.framework.is_some() {
+        single_allocation_role(volumes, "volume")?;
     }
     Ok(())
 }
@@ -294,15 +354,14 @@ fn used_on_agent(agent: &Agent) -> Resources {
 }
 
 fn validate_destroy(volumes: &[v1::Resource], cx: &OperationContext<'_>) -> Result {
-    resource::validate(volumes)?;
-    for v in volumes {
-        persistent_volume(v)?;
-        allocated_role(v, cx, "destroy")?;
-    }
+    validate_resources(volumes)?;
+    persistent_volumes(volumes).map_err(|e| e.context("Not a persistent volume: "))?;
     let mut wanted = Resources::from_resources(volumes);
     wanted.unallocate();
-    if !cx.agent.total.contains(&wanted) {
-        return Err(Invalid::new("Persistent volumes not found"));
+    for v in wanted.iter() {
+        if !cx.agent.total.contains_resource(&v.to_proto()) {
+            return Err(Invalid::new("Persistent volumes not found"));
+        }
     }
     let used = used_on_agent(cx.agent);
     for v in wanted.iter() {
@@ -313,36 +372,49 @@ fn validate_destroy(volumes: &[v1::Resource], cx: &OperationContext<'_>) -> Resu
     Ok(())
 }
 
-fn resize_capable(cx: &OperationContext<'_>, what: &str) -> Result {
-    if !agent_has(cx.agent, AgentCapability::ResizeVolume) {
-        return Err(Invalid::new(format!(
-            "Volume cannot be {what} on an agent without the RESIZE_VOLUME capability"
-        )));
-    }
-    Ok(())
-}
-
 fn validate_grow(g: &v1::offer::operation::GrowVolume, cx: &OperationContext<'_>) -> Result {
-    resource::validate(&[g.volume.clone(), g.addition.clone()])?;
-    persistent_volume(&g.volume)?;
-    allocated_role(&g.volume, cx, "grow volume")?;
-    resize_capable(cx, "grown")?;
+    resources::validation::validate_resource(&g.volume).map_err(|e| {
+        Invalid::new(format!(
+            "Invalid resource in the 'GrowVolume.volume' field: {}",
+            e.message()
+        ))
+    })?;
+    resources::validation::validate_resource(&g.addition).map_err(|e| {
+        Invalid::new(format!(
+            "Invalid resource in the 'GrowVolume.addition' field: {}",
+            e.message()
+        ))
+    })?;
+    let addition = mesos_protos::resources::Scalar::from_f64(
+        g.addition.scalar.as_ref().map_or(0.0, |s| s.value),
+    );
+    if addition <= mesos_protos::resources::Scalar::ZERO {
+        return Err(Invalid::new(
+            "The size of 'GrowVolume.addition' field must be greater than zero",
+        ));
+    }
+    if g.volume.provider_id.is_some() {
+        return Err(Invalid::new(
+            "Growing a volume from a resource provider is not supported",
+        ));
+    }
+    persistent_volumes(std::slice::from_ref(&g.volume))
+        .map_err(|e| e.context("Invalid persistent volume in the 'GrowVolume.volume' field: "))?;
     if g.volume.shared.is_some() {
         return Err(Invalid::new(
             "Growing a shared persistent volume is not supported",
         ));
     }
-    if g.addition.scalar.as_ref().is_none_or(|s| s.value <= 0.0) {
+    let merged =
+        Resources::from(&resources::strip_volume(&g.volume)) + Resources::from(&g.addition);
+    if merged.len() != 1 {
         return Err(Invalid::new(
-            "The addition of GROW_VOLUME must be a positive scalar",
+            "Incompatible resources in the 'GrowVolume.volume' and 'GrowVolume.addition' fields",
         ));
     }
-    let mut base = resources::strip_volume(&g.volume);
-    base.scalar.clone_from(&g.addition.scalar);
-    if Resources::from(&base) != Resources::from(&g.addition) {
+    if !agent_has(cx.agent, AgentCapability::ResizeVolume) {
         return Err(Invalid::new(format!(
-            "The addition {} is not compatible with the volume {}",
-            show(&g.addition),
+            "Volume {} cannot be grown on an agent without RESIZE_VOLUME capability",
             show(&g.volume)
         )));
     }
@@ -350,13 +422,29 @@ fn validate_grow(g: &v1::offer::operation::GrowVolume, cx: &OperationContext<'_>
 }
 
 fn validate_shrink(s: &v1::offer::operation::ShrinkVolume, cx: &OperationContext<'_>) -> Result {
-    resource::validate(std::slice::from_ref(&s.volume))?;
-    persistent_volume(&s.volume)?;
-    allocated_role(&s.volume, cx, "shrink volume")?;
-    resize_capable(cx, "shrunk")?;
-    if s.volume.shared.is_some() {
+    use mesos_protos::resources::Scalar;
+    resources::validation::validate_resource(&s.volume).map_err(|e| {
+        Invalid::new(format!(
+            "Invalid resource in the 'ShrinkVolume.volume' field: {}",
+            e.message()
+        ))
+    })?;
+    let subtract = Scalar::from_f64(s.subtract.value);
+    if subtract <= Scalar::ZERO {
         return Err(Invalid::new(
-            "Shrinking a shared persistent volume is not supported",
+            "Value of 'ShrinkVolume.subtract' must be greater than zero",
+        ));
+    }
+    let size = Scalar::from_f64(s.volume.scalar.as_ref().map_or(0.0, |x| x.value));
+    if size <= subtract {
+        return Err(Invalid::new(
+            "Value of 'ShrinkVolume.subtract' must be smaller than the size of \
+             'ShrinkVolume.volume'",
+        ));
+    }
+    if s.volume.provider_id.is_some() {
+        return Err(Invalid::new(
+            "Shrinking a volume from a resource provider is not supported",
         ));
     }
     let mounted = s
@@ -370,16 +458,17 @@ fn validate_shrink(s: &v1::offer::operation::ShrinkVolume, cx: &OperationContext
             "Shrinking a volume on a MOUNT disk is not supported",
         ));
     }
-    let size = s.volume.scalar.as_ref().map_or(0.0, |x| x.value);
-    if s.subtract.value <= 0.0 {
+    persistent_volumes(std::slice::from_ref(&s.volume))
+        .map_err(|e| e.context("Invalid persistent volume in the 'ShrinkVolume.volume' field: "))?;
+    if s.volume.shared.is_some() {
         return Err(Invalid::new(
-            "The subtract of SHRINK_VOLUME must be a positive scalar",
+            "Shrinking a shared persistent volume is not supported",
         ));
     }
-    if s.subtract.value >= size {
+    if !agent_has(cx.agent, AgentCapability::ResizeVolume) {
         return Err(Invalid::new(format!(
-            "The volume of size {size} cannot be shrunk by {}",
-            s.subtract.value
+            "Volume {} cannot be shrunk on an agent without RESIZE_VOLUME capability",
+            show(&s.volume)
         )));
     }
     Ok(())
@@ -488,7 +577,10 @@ mod tests {
 
     #[test]
     fn reserve_rules() {
-        let a = agent(&[AgentCapability::ReservationRefinement]);
+        let a = agent(&[
+            AgentCapability::ReservationRefinement,
+            AgentCapability::HierarchicalRole,
+        ]);
         let fw = framework(Some("p"));
         assert!(check(
             &reserve(vec![res("cpus", 1.0, &[("web", Some("p"))])]),
@@ -520,7 +612,7 @@ mod tests {
         let refined = res("cpus", 1.0, &[("web", Some("p")), ("web/a", Some("p"))]);
         assert!(check(&reserve(vec![refined.clone()]), &a, Some(&fw))
             .is_err_and(|e| e.0.contains("allocated to role")));
-        let bare = agent(&[]);
+        let bare = agent(&[AgentCapability::HierarchicalRole]);
         let mut r = refined;
         r.allocation_info = None;
         let e = err(check(&reserve(vec![r]), &bare, None));
@@ -563,7 +655,7 @@ mod tests {
         existing.allocation_info = None;
         a.total += &existing;
         let e = err(check(&create(volume(5.0, "v", "other")), &a, Some(&fw)));
-        assert!(e.contains("already in use"), "{e}");
+        assert!(e.contains("is not unique"), "{e}");
         // DESTROY: must exist, must not be used by a task.
         let destroy = |v: v1::Resource| v1::offer::Operation {
             r#type: Some(OpType::Destroy as i32),
@@ -597,7 +689,7 @@ mod tests {
         )
         .is_ok());
         let e = err(check(&grow(res("disk", 5.0, &[])), &a, Some(&fw)));
-        assert!(e.contains("not compatible"), "{e}");
+        assert!(e.contains("Incompatible"), "{e}");
         let e = err(check(
             &grow(res("disk", 5.0, &[("web", Some("p"))])),
             &agent(&[]),
@@ -613,8 +705,8 @@ mod tests {
             ..Default::default()
         };
         assert!(check(&shrink(4.0), &a, Some(&fw)).is_ok());
-        assert!(err(check(&shrink(10.0), &a, Some(&fw))).contains("cannot be shrunk"));
-        assert!(err(check(&shrink(0.0), &a, Some(&fw))).contains("positive"));
+        assert!(err(check(&shrink(10.0), &a, Some(&fw))).contains("must be smaller"));
+        assert!(err(check(&shrink(0.0), &a, Some(&fw))).contains("greater than zero"));
         let launch = v1::offer::Operation {
             r#type: Some(OpType::CreateDisk as i32),
             ..Default::default()
