@@ -1034,3 +1034,45 @@ fn agents_without_resource_provider_get_checkpointed_resources() {
     );
     s.master.stop();
 }
+
+#[test]
+fn destroy_of_a_volume_in_use_is_refused() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, agent, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([
+            {"type": "RESERVE", "id": {"value": "res"},
+             "reserve": {"resources": [reserved("disk", 100.0)]}},
+            {"type": "CREATE", "id": {"value": "vol"},
+             "create": {"volumes": [volume(100.0, "busy")]}}
+        ]),
+    );
+    for _ in 0..2 {
+        let st = fw.next_status();
+        assert_eq!(st["state"], "OPERATION_FINISHED");
+        fw.ack(&s, &st);
+    }
+    // A task uses the volume; DESTROY in the same ACCEPT, after the launch, is refused.
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([
+            {"type": "LAUNCH", "launch": {"task_infos": [{
+                "name": "t", "task_id": {"value": "t"}, "agent_id": {"value": agent},
+                "command": {"value": "sleep 1000"},
+                "resources": [scalar("cpus", 0.1), scalar("mem", 32.0), volume(100.0, "busy")]
+            }]}},
+            {"type": "DESTROY", "id": {"value": "destroy"},
+             "destroy": {"volumes": [volume(100.0, "busy")]}}
+        ]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["operation_id"]["value"], "destroy");
+    assert_eq!(st["state"], "OPERATION_ERROR");
+    assert_eq!(st["message"], "Persistent volumes in use");
+    s.master.stop();
+}
