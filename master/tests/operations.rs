@@ -1076,3 +1076,34 @@ fn destroy_of_a_volume_in_use_is_refused() {
     assert_eq!(st["message"], "Persistent volumes in use");
     s.master.stop();
 }
+
+#[test]
+fn a_lost_acknowledgement_is_made_good_on_the_next_retry() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "r"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    let st = fw.next_status();
+    // The master's acknowledgement to the agent is lost in transit.
+    let agent_pid = s.agent.pid.upid().clone();
+    let dropped = s
+        .agent
+        .runtime
+        .filters()
+        .drop_message::<internal::AcknowledgeOperationStatusMessage>(s.master.upid(), agent_pid);
+    fw.ack(&s, &st);
+    assert!(libprocess::block_on(dropped).is_ok(), "the ack was dropped");
+    assert!(s.agent.log.lock().unwrap().acks.is_empty());
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    // The agent retries; the master, done with the operation, acknowledges again.
+    s.agent.retry();
+    s.clock.settle_blocking();
+    assert_eq!(s.agent.log.lock().unwrap().acks.len(), 1);
+    assert!(s.agent.log.lock().unwrap().unacked.is_empty());
+    s.master.stop();
+}

@@ -315,7 +315,30 @@ impl Master {
             framework_known,
         );
         let UpdateOutcome::Recorded { operation, forward } = outcome else {
-            tracing::warn!(agent = %agent_id, "status update for an unknown operation; ignored");
+            // Already finished with (the acknowledgement to the agent was lost) or
+            // forgotten: nobody else will ever acknowledge a terminal update, so the
+            // master does, or the agent would retry it forever.
+            let terminal =
+                ops::is_terminal(msg.status.state()) || self.state.operations.is_finished(&uuid);
+            match (
+                terminal,
+                msg.status.uuid.clone(),
+                msg.operation_uuid.clone(),
+            ) {
+                (true, Some(status_uuid), Some(operation_uuid)) => {
+                    ctx.send(
+                        from,
+                        internal::AcknowledgeOperationStatusMessage {
+                            status_uuid,
+                            operation_uuid,
+                            resource_provider_id: None,
+                        },
+                    );
+                }
+                _ => {
+                    tracing::warn!(agent = %agent_id, "status update for an unknown operation; ignored")
+                }
+            }
             return;
         };
         // A removed framework will never acknowledge: the master does it for it.
