@@ -487,4 +487,56 @@ mod tests {
         assert_eq!(reason_cell(multi.get("f1")), "*:suppressed,b:filtered");
         assert_eq!(reason_cell(multi.get("f9")), "-");
     }
+
+    #[test]
+    fn framework_list_shows_the_reason_a_real_master_reports() {
+        use mesos_integration::agent::AgentConfig;
+        use mesos_integration::cluster::Cluster;
+        use std::io::{Read, Write};
+
+        let mut c = Cluster::builder()
+            .paused(true)
+            .agents(1, AgentConfig::default())
+            .start()
+            .expect("cluster");
+        let addr = c.master_address();
+        // A framework that subscribes with its only role suppressed.
+        let body = json!({"type": "SUBSCRIBE", "subscribe": {
+            "framework_info": {"user": "root", "name": "quiet", "roles": ["quiet"],
+                "capabilities": [{"type": "MULTI_ROLE"}]},
+            "suppressed_roles": ["quiet"]}})
+        .to_string();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /api/v1/scheduler HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Accept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("SUBSCRIBED") {
+            let n = stream.read(&mut buf).expect("subscription stream");
+            assert!(n > 0, "stream closed: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        c.advance(std::time::Duration::from_secs(1), std::time::Duration::ZERO);
+
+        let rt = crate::master::tokio_runtime().unwrap();
+        let url = base_url(&addr.to_string());
+        let state = rt.block_on(get_json(&format!("{url}/state"))).unwrap();
+        let roles = rt.block_on(get_json(&format!("{url}/roles"))).unwrap();
+        let t = frameworks_table(&state, Some(&roles), false).render();
+        let row = t
+            .lines()
+            .find(|l| l.contains("quiet"))
+            .unwrap_or_else(|| panic!("no framework row: {t}"));
+        assert_eq!(row.split_whitespace().last(), Some("suppressed"), "{t}");
+        drop(stream);
+        c.shutdown();
+    }
 }
