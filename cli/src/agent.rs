@@ -35,6 +35,8 @@ pub enum AgentStartError {
 pub struct RunningAgent {
     /// The runtime the agent listens on.
     pub runtime: Runtime,
+    /// The agent actor (it ends by itself with `--recover=cleanup`).
+    pub pid: libprocess::Upid,
 }
 
 /// Loads agent flags from words and the `MESOS_*` part of `env`.
@@ -80,6 +82,7 @@ pub fn start(
     );
     Ok(RunningAgent {
         runtime: agent.runtime,
+        pid: agent.pid.upid().clone(),
     })
 }
 
@@ -120,15 +123,28 @@ pub fn main(words: &[&str], env: &Env) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let agent = match start(flags, env, &Clock::new(), true) {
+        let clock = Clock::new();
+        let agent = match start(flags, env, &clock, true) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("mesos agent: {e}");
                 return ExitCode::FAILURE;
             }
         };
-        let signal = shutdown.wait().await;
-        tracing::info!("received {signal}; shutting down the agent");
+        // The actor ends by itself after `--recover=cleanup` has shut the old executors down.
+        let actor_ended = async {
+            while agent.runtime.is_alive(&agent.pid) {
+                clock.sleep(std::time::Duration::from_millis(200)).await;
+            }
+        };
+        tokio::select! {
+            signal = shutdown.wait() => {
+                tracing::info!("received {signal}; shutting down the agent");
+            }
+            () = actor_ended => {
+                tracing::info!("the agent actor ended (recovery cleanup done); exiting");
+            }
+        }
         agent.runtime.shutdown().await;
         tracing::info!("agent stopped");
         ExitCode::SUCCESS
