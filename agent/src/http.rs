@@ -207,6 +207,9 @@ pub struct AgentView<'a> {
     pub flags: &'a AgentFlags,
     /// The agent's description (id once registered).
     pub info: &'a v1::AgentInfo,
+    /// The agent's total resources with its checkpointed reservations and volumes
+    /// applied (what `/state` reports as `resources`).
+    pub total_resources: Vec<v1::Resource>,
     /// The master it registers with.
     pub master: &'a Upid,
     /// Registered with the master.

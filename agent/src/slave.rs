@@ -184,6 +184,14 @@ impl Slave {
         crate::http::AgentView {
             flags: &self.flags,
             info: &self.info,
+            total_resources: {
+                let total = self.total_resources();
+                if total.is_empty() {
+                    self.info.resources.clone()
+                } else {
+                    total
+                }
+            },
             master: &self.master,
             registered: self.state == SlaveState::Running,
             frameworks: &self.frameworks,

@@ -135,6 +135,14 @@ fn each_operation_is_applied_checkpointed_and_acknowledged() {
     let total = c.total(&agent);
     assert_eq!(scalar(&total, Some("r1"), "disk"), 512.0);
     assert_eq!(scalar(&total, None, "disk"), 512.0);
+    // `/state` reports the total with the reservation applied.
+    let body = reqwest::blocking::get(format!("http://{}/slave(1)/state", c.rt.address()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(state["reserved_resources"]["r1"]["disk"], 512.0, "{state}");
+    assert_eq!(state["unreserved_resources"]["disk"], 512.0, "{state}");
     let op_dir = c
         .work_dir()
         .join("meta/slaves")
