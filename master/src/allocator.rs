@@ -23,6 +23,7 @@ mod cycle;
 mod filters;
 mod fxhash;
 mod lifecycle;
+mod offer_cache;
 mod operations;
 pub mod quantities;
 mod report;

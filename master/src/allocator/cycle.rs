@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use mesos_protos::resources::{ResourceValue, Resources, Scalar};
 
+use super::offer_cache::Take;
 use super::quantities::Quantities;
 use super::report::NoOfferReason;
 use super::roles::RoleId;
@@ -81,9 +82,15 @@ impl HierarchicalAllocator {
         self.served.clear();
         self.cycle_reasons.clear();
         self.filtered_roles.clear();
+        // The full pass reuses one buffer: a fresh 10k-entry vector costs page faults.
         let mut agents: Vec<AgentIdx> = match only {
             Some(v) => v,
-            None => (0..self.agents.len()).collect(),
+            None => {
+                let mut v = std::mem::take(&mut self.pass_agents);
+                v.clear();
+                v.extend(0..self.agents.len());
+                v
+            }
         };
         agents.retain(|a| self.agents[*a].as_ref().is_some_and(|x| x.active));
         self.rng.shuffle(&mut agents);
@@ -114,6 +121,9 @@ impl HierarchicalAllocator {
             self.fair_stage_agent(&mut pass, agent);
         }
         self.settle_reasons(full);
+        if full {
+            self.pass_agents = agents;
+        }
         pass.out
     }
 
@@ -262,8 +272,7 @@ impl HierarchicalAllocator {
             {
                 return Outcome::Skip(NoOfferReason::Filtered);
             }
-            let offer = a.free.clone();
-            self.grant(pass, agent, fw, role, offer, &fs);
+            self.grant(pass, agent, fw, role, Take::Whole, &fs);
             return Outcome::Allocated;
         }
         let role_name = self.roles.node(role).shared_name.clone();
@@ -312,7 +321,7 @@ impl HierarchicalAllocator {
         {
             return Outcome::Skip(NoOfferReason::Filtered);
         }
-        self.grant(pass, agent, fw, role, offer, &split);
+        self.grant(pass, agent, fw, role, Take::Part(offer), &split);
         Outcome::Allocated
     }
 
@@ -323,7 +332,7 @@ impl HierarchicalAllocator {
         agent: AgentIdx,
         fw: FwIdx,
         role: RoleId,
-        offer: Resources,
+        offer: Take,
         split: &Split,
     ) {
         let before = self.top_unmet(role);

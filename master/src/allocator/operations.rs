@@ -145,6 +145,7 @@ impl HierarchicalAllocator {
             self.change_total(agent, &c, &v);
         }
         let a = self.agent_mut(agent);
+        a.end_loan(fw);
         if let Some(pos) = a.allocated.iter().position(|(f, _)| *f == fw) {
             a.allocated[pos].1 = held;
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use mesos_protos::resources::{ResourceValue, Resources};
 
 use super::filters::{AgentFilters, Expiry};
+use super::offer_cache::{OfferCache, Take};
 use super::quantities::{NameKind, Quantities, ResourceNames};
 use super::report::NoOfferReason;
 use super::rng::SeededRng;
@@ -55,10 +56,8 @@ pub(crate) struct Agent {
     /// (role) → the state under which a full walk of the role's frameworks found only
     /// filtered ones: (role generation, free version, filter version).
     pub skip_cache: FxHashMap<RoleId, (u64, u64, u64)>,
-    /// The last offer made here: (role, plain, with allocation info). Offers of the same
-    /// resources repeat (declined, then offered again), and converting between the two
-    /// forms costs more than comparing them.
-    pub offer_cache: Option<(std::sync::Arc<str>, Resources, Resources)>,
+    /// The last offer made here (see `offer_cache`).
+    pub offer_cache: Option<OfferCache>,
 }
 
 /// One framework as the allocator sees it.
@@ -123,6 +122,8 @@ pub struct HierarchicalAllocator {
     /// Filters installed and not yet swept, per role (kept as filters come and go, so the
     /// `offer_filters/roles/<role>/active` metric costs O(roles), not O(filters)).
     pub(crate) live_filters: FxHashMap<RoleId, usize>,
+    /// The visit-order buffer of full passes, kept between them.
+    pub(crate) pass_agents: Vec<AgentIdx>,
 }
 
 impl HierarchicalAllocator {
@@ -165,6 +166,7 @@ impl HierarchicalAllocator {
             cycle_reasons: FxHashMap::default(),
             filtered_roles: FxHashSet::default(),
             live_filters: FxHashMap::default(),
+            pass_agents: Vec::new(),
             opts,
         })
     }
@@ -338,48 +340,23 @@ impl HierarchicalAllocator {
     ) -> Resources {
         self.ensure_tracked(fw, role);
         let id = self.roles.ensure(role);
-        self.track_owned(agent, fw, id, plain.clone(), split)
+        self.track_owned(agent, fw, id, Take::Part(plain.clone()), split)
     }
 
     /// `track_plain` for a framework already tracked in role `id` (the allocation cycle's
-    /// path: no name lookups, no extra copies).
+    /// path: no name lookups, no extra copies; `Take::Whole` hands out all of `free`).
     pub(crate) fn track_owned(
         &mut self,
         agent: AgentIdx,
         fw: FwIdx,
         id: RoleId,
-        mut plain: Resources,
+        take: Take,
         split: &Split,
     ) -> Resources {
         let name = self.roles.node(id).shared_name.clone();
-        {
-            let a = self.agent_mut(agent);
-            if split.has_shared {
-                a.free -= &plain.filter(|e| !e.is_shared());
-            } else {
-                a.free -= &plain;
-            }
-        }
-        let cached = match &self.agent(agent).offer_cache {
-            Some((r, p, al)) if std::sync::Arc::ptr_eq(r, &name) && *p == plain => Some(al.clone()),
-            _ => None,
-        };
-        let allocated = match cached {
-            Some(al) => al,
-            None => {
-                let original = plain.clone();
-                plain.allocate(&name);
-                self.agent_mut(agent).offer_cache = Some((name.clone(), original, plain.clone()));
-                plain
-            }
-        };
-        {
-            let a = self.agent_mut(agent);
-            match a.allocated.iter_mut().find(|(f, _)| *f == fw) {
-                Some((_, r)) => *r += &allocated,
-                None => a.allocated.push((fw, allocated.clone())),
-            }
-        }
+        let allocated = self
+            .agent_mut(agent)
+            .hand_out(fw, &name, take, split.has_shared);
         self.refresh_free(agent);
         self.fw_mut(fw).agents.insert(agent);
         self.account_allocation_id(fw, id, split, true);
@@ -395,31 +372,13 @@ impl HierarchicalAllocator {
         role: &str,
         res: &Resources,
     ) -> (Resources, Split) {
-        let cached = match &self.agent(agent).offer_cache {
-            Some((_, p, al)) if al == res => Some(p.clone()),
-            _ => None,
-        };
-        let plain = cached.unwrap_or_else(|| {
-            let mut p = res.clone();
-            p.unallocate();
-            p
-        });
+        let has_shared = res.iter().any(|e| e.is_shared());
+        let (plain, refilled) = self.agent_mut(agent).take_back(fw, res, has_shared);
         let split = self.split(&plain);
-        {
-            let a = self.agent_mut(agent);
-            if let Some(pos) = a.allocated.iter().position(|(f, _)| *f == fw) {
-                a.allocated[pos].1 -= res;
-                if a.allocated[pos].1.is_empty() {
-                    a.allocated.swap_remove(pos);
-                }
-            }
-            if split.has_shared {
-                a.free += &plain.filter(|e| !e.is_shared());
-            } else {
-                a.free += &plain;
-            }
-        }
         self.refresh_free(agent);
+        if refilled {
+            self.agent_mut(agent).mark_free_is_plain();
+        }
         if !self.agent(agent).allocated.iter().any(|(f, _)| *f == fw) {
             self.fw_mut(fw).agents.remove(&agent);
         }
