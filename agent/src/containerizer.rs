@@ -11,6 +11,7 @@ pub mod isolator;
 pub mod isolators;
 pub mod launcher;
 pub mod process_ops;
+pub mod spawn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -65,6 +65,57 @@ pub fn session_processes(sid: i32) -> Vec<ProcStat> {
         .collect()
 }
 
+/// The stat line of one process, if it still exists.
+pub fn read_stat(pid: i32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+/// The children of `pid`, from every thread's `/proc/<pid>/task/<tid>/children`;
+/// `None` if the kernel does not provide those files (or `pid` has gone).
+pub fn children(pid: i32) -> Option<Vec<i32>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut out = Vec::new();
+    let mut any = false;
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        any = true;
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    any.then_some(out)
+}
+
+/// The descendants of `root` in session `sid`, not looking below the pids in `skip`;
+/// `None` if `root`'s children cannot be listed.
+pub fn session_descendants(
+    root: i32,
+    sid: i32,
+    skip: &std::collections::HashSet<i32>,
+) -> Option<Vec<ProcStat>> {
+    let mut stack: Vec<i32> = children(root)?
+        .into_iter()
+        .filter(|p| !skip.contains(p))
+        .collect();
+    let mut found = Vec::new();
+    while let Some(pid) = stack.pop() {
+        let Some(stat) = read_stat(pid) else {
+            continue;
+        };
+        if stat.session == sid {
+            found.push(stat);
+        }
+        // A member's parent may have left the session (setsid after forking), so every
+        // subtree is walked, not only the members'.
+        stack.extend(children(pid).unwrap_or_default());
+    }
+    Some(found)
+}
+
 /// The pids of our exited-but-unreaped children (zombies whose parent is `parent`).
 pub fn zombie_children(parent: i32) -> Vec<i32> {
     all_processes()

@@ -69,6 +69,27 @@ pub fn set_child_subreaper() -> io::Result<()> {
     Ok(())
 }
 
+/// True if this process is a child subreaper (see [`set_child_subreaper`]).
+pub fn is_child_subreaper() -> bool {
+    let mut flag: libc::c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer we pass.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_GET_CHILD_SUBREAPER,
+            &mut flag as *mut libc::c_int as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    rc == 0 && flag != 0
+}
+
+/// This process's pid.
+pub fn own_pid() -> i32 {
+    std::process::id() as i32
+}
+
 /// Starts the child in a new session (hence its own process group, with no controlling
 /// terminal), so that killing the group reaches every process of the container.
 pub fn new_session_on_spawn(cmd: &mut Command) {
@@ -139,6 +160,12 @@ pub fn process_exists(pid: i32) -> bool {
 /// can be awaited without polling (`pidfd_open(2)`, Linux 5.3+).
 #[derive(Debug)]
 pub struct PidFd(std::os::fd::OwnedFd);
+
+impl std::os::fd::AsRawFd for PidFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
 
 impl PidFd {
     /// Opens a pidfd for `pid`; fails with `ESRCH` if the process is gone.

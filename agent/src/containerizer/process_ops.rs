@@ -5,11 +5,8 @@
 //! kill escalation, recovery) is tested without real processes or root.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use futures::channel::oneshot;
@@ -55,78 +52,26 @@ fn watch_from_channel(rx: oneshot::Receiver<Option<WaitStatus>>) -> ExitWatch {
     rx.map(|r| r.unwrap_or(None)).boxed().shared()
 }
 
-/// Stack size of the small threads that block waiting for one process each.
-const WAITER_STACK: usize = 64 * 1024;
-
-/// The real thing: `std::process` plus a few raw calls from [`crate::sys`].
+/// The real thing: `posix_spawn` and one pidfd waiter thread (see `spawn`), plus a few
+/// raw calls from [`crate::sys`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealProcessOps;
 
 impl ProcessOps for RealProcessOps {
     fn spawn(&self, spec: &ProcessSpec) -> io::Result<(i32, ExitWatch)> {
-        let Some((program, args)) = spec.argv.split_first() else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "empty command line",
-            ));
-        };
-        let open = |p: &PathBuf| {
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .env_clear()
-            .envs(&spec.env)
-            .current_dir(&spec.cwd)
-            .stdin(Stdio::null())
-            .stdout(open(&spec.stdout)?)
-            .stderr(open(&spec.stderr)?);
-        if let Some((uid, gid)) = spec.user {
-            cmd.uid(uid).gid(gid);
-        }
-        sys::new_session_on_spawn(&mut cmd);
-        let mut child = cmd.spawn()?;
-        let pid = child.id() as i32;
-        let (tx, rx) = oneshot::channel();
-        std::thread::Builder::new()
-            .name(format!("wait-{pid}"))
-            .stack_size(WAITER_STACK)
-            .spawn(move || {
-                use std::os::unix::process::ExitStatusExt;
-                let status = child.wait().ok().map(|s| match (s.code(), s.signal()) {
-                    (Some(code), _) => WaitStatus::Exited(code),
-                    (None, Some(sig)) => WaitStatus::Signaled(sig),
-                    (None, None) => WaitStatus::Exited(-1),
-                });
-                let _ = tx.send(status);
-            })?;
+        let (pid, rx) = super::spawn::spawn(spec)?;
         Ok((pid, watch_from_channel(rx)))
     }
 
     fn watch(&self, pid: i32) -> io::Result<ExitWatch> {
-        let fd = sys::PidFd::open(pid)?;
-        let (tx, rx) = oneshot::channel();
-        std::thread::Builder::new()
-            .name(format!("watch-{pid}"))
-            .stack_size(WAITER_STACK)
-            .spawn(move || {
-                if let Err(e) = fd.wait_exit() {
-                    tracing::warn!("failed to wait for pid {pid}: {e}");
-                }
-                let _ = tx.send(None);
-            })?;
-        Ok(watch_from_channel(rx))
+        super::spawn::watch(pid).map(watch_from_channel)
     }
 
     fn signal_group(&self, pgid: i32, signal: i32) -> io::Result<()> {
         sys::kill_process_group(pgid, signal)?;
         // The leader started a session too: processes that moved to a group of their own
         // (a task started by an executor, a shell's job) are still in that session.
-        for p in crate::proc_stat::session_processes(pgid) {
+        for p in session_members(pgid) {
             if p.pgrp != pgid {
                 let _ = sys::kill_process(p.pid, signal);
             }
@@ -137,6 +82,25 @@ impl ProcessOps for RealProcessOps {
     fn exists(&self, pid: i32) -> bool {
         sys::process_exists(pid)
     }
+}
+
+/// The processes of session `sid`.
+///
+/// When we started that session and are a child subreaper, every member descends from
+/// us: its ancestors are the session's leader and the leader's descendants, and orphans
+/// are re-parented to the nearest subreaper, which is in that line or is us. Members are
+/// then found by walking our process tree, skipping the subtrees of the other containers'
+/// live leaders (their members are in their own sessions): a few reads instead of one per
+/// process on the machine. Otherwise (a session recovered after a restart, no subreaper,
+/// no `/proc/<pid>/task/<tid>/children`), every process in `/proc` is read.
+fn session_members(sid: i32) -> Vec<crate::proc_stat::ProcStat> {
+    if super::spawn::started_session(sid) && sys::is_child_subreaper() {
+        let skip = super::spawn::live_leaders_except(sid);
+        if let Some(found) = crate::proc_stat::session_descendants(sys::own_pid(), sid, &skip) {
+            return found;
+        }
+    }
+    crate::proc_stat::session_processes(sid)
 }
 
 /// One call seen by [`RecordingProcessOps`].
