@@ -49,7 +49,6 @@ impl HierarchicalAllocator {
             suppressed: FxHashSet::default(),
             min_alloc: FxHashMap::default(),
             tracked: FxHashSet::default(),
-            agents: FxHashSet::default(),
             filter_agents: FxHashSet::default(),
         };
         let idx = if let Some(i) = self.fw_free_slots.pop() {
@@ -130,7 +129,15 @@ impl HierarchicalAllocator {
     pub fn remove_framework(&mut self, id: &str) -> Result<(), AllocatorError> {
         let idx = self.fw_idx(id)?;
         self.clear_filters(idx, None);
-        let agents: Vec<AgentIdx> = self.fw(idx).agents.iter().copied().collect();
+        // Agents are scanned rather than indexed per framework: keeping a per-framework set
+        // current cost every offer and decline a hash update; removal is rare.
+        let agents: Vec<AgentIdx> = (0..self.agents.len())
+            .filter(|a| {
+                self.agents[*a]
+                    .as_ref()
+                    .is_some_and(|x| x.allocated.iter().any(|(f, _)| *f == idx))
+            })
+            .collect();
         for agent in agents {
             let held = self
                 .agent(agent)
@@ -373,7 +380,6 @@ impl HierarchicalAllocator {
         self.free_unreserved.sub(&free_unres);
         for f in self.frameworks.iter_mut().flatten() {
             f.filter_agents.remove(&idx);
-            f.agents.remove(&idx);
         }
         let gone: Vec<(RoleId, usize)> = self
             .agent(idx)

@@ -73,8 +73,6 @@ pub(crate) struct Framework {
     pub min_alloc: FxHashMap<String, Vec<Quantities>>,
     /// Roles whose framework sorter holds this framework (subscribed or allocated).
     pub tracked: FxHashSet<String>,
-    /// Agents where it holds resources.
-    pub agents: FxHashSet<AgentIdx>,
     /// Agents where it has decline filters.
     pub filter_agents: FxHashSet<AgentIdx>,
 }
@@ -358,7 +356,6 @@ impl HierarchicalAllocator {
             .agent_mut(agent)
             .hand_out(fw, &name, take, split.has_shared);
         self.refresh_free(agent);
-        self.fw_mut(fw).agents.insert(agent);
         self.account_allocation_id(fw, id, split, true);
         allocated
     }
@@ -378,9 +375,6 @@ impl HierarchicalAllocator {
         self.refresh_free(agent);
         if refilled {
             self.agent_mut(agent).mark_free_is_plain();
-        }
-        if !self.agent(agent).allocated.iter().any(|(f, _)| *f == fw) {
-            self.fw_mut(fw).agents.remove(&agent);
         }
         self.account_allocation(fw, role, &split, false);
         self.maybe_untrack(fw, role);
