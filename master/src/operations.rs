@@ -11,7 +11,9 @@
 //!  framework ──ACKNOWLEDGE_OPERATION_STATUS──▶ Operations::acknowledge ──▶ agent
 //! ```
 //! An operation is kept until its terminal status is acknowledged (by the framework
-//! when it asked for feedback with an `id`, by the master itself otherwise).
+//! when it asked for feedback with an `id`, by the master itself otherwise), or until a
+//! terminal status without uuid (the agent's answer to the master's
+//! `ReconcileOperationsMessage`) has been passed on: nobody can acknowledge that one.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -109,8 +111,6 @@ pub struct Operations {
     by_framework: HashMap<(String, String), Vec<u8>>,
     /// The version of each agent's default resources, as it last reported it.
     pub resource_versions: HashMap<String, v1::Uuid>,
-    /// When the master sent each operation it made (seconds, master clock).
-    sent_at: HashMap<Vec<u8>, f64>,
     /// Operations finished with recently (terminal status acknowledged), newest last, so
     /// that a late report from the agent does not bring one back.
     finished: VecDeque<Vec<u8>>,
@@ -186,19 +186,8 @@ impl Operations {
             .filter(move |o| o.agent_id.as_ref().is_some_and(|a| a.value == agent_id))
     }
 
-    /// Records when the master sent an operation to its agent.
-    pub fn mark_sent(&mut self, uuid: &[u8], now: f64) {
-        self.sent_at.insert(uuid.to_vec(), now);
-    }
-
-    /// When the master sent the operation, if it made it.
-    pub fn sent_at(&self, uuid: &[u8]) -> Option<f64> {
-        self.sent_at.get(uuid).copied()
-    }
-
     /// Forgets an operation.
     pub fn remove(&mut self, uuid: &[u8]) -> Option<v1::Operation> {
-        self.sent_at.remove(uuid);
         let op = self.by_uuid.remove(uuid)?;
         if let Some(k) = key_of(&op) {
             if self.by_framework.get(&k).is_some_and(|u| u == uuid) {
@@ -284,17 +273,25 @@ impl Operations {
         let terminal = is_terminal(status.state());
         let op = op.clone();
         if terminal {
-            self.remove(operation_uuid);
-            if self.finished_set.insert(operation_uuid.to_vec()) {
-                self.finished.push_back(operation_uuid.to_vec());
-                if self.finished.len() > FINISHED_MEMORY {
-                    if let Some(old) = self.finished.pop_front() {
-                        self.finished_set.remove(&old);
-                    }
+            self.finish(operation_uuid);
+        }
+        Some(op)
+    }
+
+    /// Forgets an operation that is over (terminal status acknowledged, or a terminal
+    /// status nobody can acknowledge) and remembers that it is, so that a late report
+    /// from the agent does not bring it back.
+    pub fn finish(&mut self, operation_uuid: &[u8]) -> Option<v1::Operation> {
+        let op = self.remove(operation_uuid);
+        if self.finished_set.insert(operation_uuid.to_vec()) {
+            self.finished.push_back(operation_uuid.to_vec());
+            if self.finished.len() > FINISHED_MEMORY {
+                if let Some(old) = self.finished.pop_front() {
+                    self.finished_set.remove(&old);
                 }
             }
         }
-        Some(op)
+        op
     }
 }
 

@@ -719,3 +719,127 @@ fn a_lost_acknowledgement_is_made_good_on_the_next_retry() {
     assert!(s.agent.log.lock().unwrap().unacked.is_empty());
     s.master.stop();
 }
+
+/// Sends, from the agent's pid, a duplicate re-registration (as a retried
+/// ReregisterSlaveMessage would arrive late) and then an UpdateSlaveMessage the agent
+/// wrote before it received the operation (no operations listed).
+fn late_reregistration_and_stale_update(s: &Setup) {
+    let master = s.agent.master.clone();
+    let log = s.agent.log.clone();
+    libprocess::block_on(s.agent.pid.dispatch(move |a: &mut OpsAgent, ctx| {
+        let id = log.lock().unwrap().id.clone().unwrap();
+        let mut info = a.info.clone();
+        info.id = Some(mesos_protos::v1::AgentId { value: id.clone() });
+        ctx.send(
+            &master,
+            internal::ReregisterSlaveMessage {
+                slave: info,
+                version: Some("1.8.0".into()),
+                agent_capabilities: capabilities(),
+                checkpointed_resources: a.checkpointed(),
+                ..Default::default()
+            },
+        );
+        ctx.send(
+            &master,
+            internal::UpdateSlaveMessage {
+                slave_id: mesos_protos::v1::AgentId { value: id },
+                operations: Some(internal::update_slave_message::Operations {
+                    operations: Vec::new(),
+                }),
+                ..Default::default()
+            },
+        );
+    }))
+    .unwrap();
+    s.clock.settle_blocking();
+}
+
+#[test]
+fn a_stale_update_slave_after_a_late_reregistration_does_not_drop_a_known_operation() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, agent, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "r"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["state"], "OPERATION_FINISHED");
+    // The operation was sent before this re-registration.
+    s.clock.advance(std::time::Duration::from_secs(1));
+    late_reregistration_and_stale_update(&s);
+    // The master asked the agent instead of dropping the operation; the agent knows it.
+    let asked = s.agent.log.lock().unwrap().reconciles.clone();
+    let applied_uuid = s.agent.log.lock().unwrap().applied[0]
+        .operation_uuid
+        .clone();
+    assert!(
+        asked.iter().any(|m| m.framework_id.is_none()
+            && m.operations.len() == 1
+            && m.operations[0].operation_uuid.as_ref() == Some(&applied_uuid)),
+        "{asked:?}"
+    );
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 1);
+    assert_eq!(reserved_in_state(&s, "cpus"), 1.0);
+    // No DROPPED was sent: the next operation event is the answer to this reconciliation.
+    fw.reconcile(
+        &s,
+        json!([{"operation_id": {"value": "r"}, "agent_id": {"value": agent}}]),
+    );
+    let answer = fw.next_status();
+    assert_eq!(answer["state"], "OPERATION_FINISHED", "{answer}");
+    assert!(answer.get("uuid").is_none());
+    // The FINISHED status can still be acknowledged through to the agent.
+    fw.ack(&s, &st);
+    assert_eq!(s.agent.log.lock().unwrap().acks.len(), 1);
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    s.master.stop();
+}
+
+#[test]
+fn an_operation_the_agent_never_got_is_dropped_once() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, agent, _) = fw.offer(&s);
+    s.agent.log.lock().unwrap().lose_operations = true;
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "RESERVE", "id": {"value": "lost"},
+                "reserve": {"resources": [reserved("cpus", 2.0)]}}]),
+    );
+    // Applied speculatively by the master.
+    assert_eq!(reserved_in_state(&s, "cpus"), 2.0);
+    s.clock.advance(std::time::Duration::from_secs(1));
+    late_reregistration_and_stale_update(&s);
+    let st = fw.next_status();
+    assert_eq!(st["state"], "OPERATION_DROPPED", "{st}");
+    assert_eq!(st["operation_id"]["value"], "lost");
+    assert_eq!(st["agent_id"]["value"], agent.as_str());
+    assert!(st.get("uuid").is_none(), "not to be acknowledged: {st}");
+    // Forgotten.
+    assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
+    assert!(state(&s).get("operations").is_none());
+    // Another report from the agent asks nothing more; reconciling now answers UNKNOWN,
+    // so the DROPPED above was the only one forwarded (the agent answered DROPPED to
+    // each question, one per UpdateSlaveMessage that missed the operation).
+    let asked = s.agent.log.lock().unwrap().reconciles.len();
+    assert!(asked >= 1);
+    libprocess::block_on(
+        s.agent
+            .pid
+            .dispatch(|a: &mut OpsAgent, ctx| a.send_update_slave(ctx)),
+    )
+    .unwrap();
+    s.clock.settle_blocking();
+    assert_eq!(s.agent.log.lock().unwrap().reconciles.len(), asked);
+    fw.reconcile(
+        &s,
+        json!([{"operation_id": {"value": "lost"}, "agent_id": {"value": agent}}]),
+    );
+    assert_eq!(fw.next_status()["state"], "OPERATION_UNKNOWN");
+    s.master.stop();
+}

@@ -88,6 +88,70 @@ impl SimulatedAgent {
         h.on::<internal::AcknowledgeOperationStatusMessage>(|a, ctx, _from, m| {
             a.operation_acknowledged(ctx, m)
         });
+        h.on::<internal::ReconcileOperationsMessage>(|a, ctx, from, m| {
+            a.reconcile_operations(ctx, from, m)
+        });
+    }
+
+    /// Answers the master's questions about operations, as the real agent does: asked
+    /// by the master itself (no `framework_id`, after an `UpdateSlaveMessage` that did
+    /// not list them), an operation unknown here never arrived and is DROPPED, a known
+    /// one needs no answer; asked for a framework, a known one answers its latest
+    /// status and an unknown one UNKNOWN. None of these answers carries a status uuid.
+    fn reconcile_operations(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &Upid,
+        m: internal::ReconcileOperationsMessage,
+    ) {
+        if self.master.as_ref() != Some(from) || !self.registered {
+            return;
+        }
+        let agent_id = self.id.clone().map(|value| v1::AgentId { value });
+        for op in m.operations {
+            let known = op
+                .operation_uuid
+                .as_ref()
+                .and_then(|u| self.ops.operations.get(&u.value))
+                .or_else(|| {
+                    let (fw, id) = (m.framework_id.as_ref()?, op.operation_id.as_ref()?);
+                    self.ops.operations.values().find(|o| {
+                        o.framework_id.as_ref() == Some(fw) && o.info.id.as_ref() == Some(id)
+                    })
+                });
+            let (status, operation_uuid) = match (known, &m.framework_id) {
+                (Some(_), None) => continue,
+                (Some(o), Some(_)) => {
+                    let mut s = o.latest_status.clone();
+                    s.uuid = None;
+                    (s, Some(o.uuid.clone()))
+                }
+                (None, framework_id) => {
+                    let state = if framework_id.is_some() {
+                        OperationState::OperationUnknown
+                    } else {
+                        OperationState::OperationDropped
+                    };
+                    let status = v1::OperationStatus {
+                        operation_id: op.operation_id.clone(),
+                        state: state as i32,
+                        agent_id: agent_id.clone(),
+                        ..Default::default()
+                    };
+                    (status, op.operation_uuid.clone())
+                }
+            };
+            ctx.send(
+                from,
+                internal::UpdateOperationStatusMessage {
+                    framework_id: m.framework_id.clone(),
+                    slave_id: agent_id.clone(),
+                    status,
+                    latest_status: None,
+                    operation_uuid,
+                },
+            );
+        }
     }
 
     fn apply_operation(

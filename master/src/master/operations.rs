@@ -255,9 +255,6 @@ impl Master {
         let uuid = ops::new_uuid();
         let record = ops::new_operation(op, fid, agent_id, uuid.clone());
         self.state.operations.add(record);
-        self.state
-            .operations
-            .mark_sent(&uuid.value, Master::now(ctx));
         let version = self
             .state
             .operations
@@ -366,6 +363,11 @@ impl Master {
                 }
             }
         }
+        // A terminal status without uuid (the agent's answer to the master's
+        // reconciliation) is sent once and never acknowledged: the operation is over.
+        if msg.status.uuid.is_none() && ops::is_terminal(msg.status.state()) {
+            self.state.operations.finish(&uuid);
+        }
     }
 
     /// ACKNOWLEDGE_OPERATION_STATUS from a framework.
@@ -429,12 +431,14 @@ impl Master {
 
     /// `UpdateSlaveMessage`: the agent's resource version and the operations it knows.
     /// Operations the agent reports are adopted (after a master failover the master
-    /// learns them here); pending ones the master sent before the agent's latest
-    /// (re-)registration that it does not report were lost with the old connection:
-    /// DROPPED. (Ones sent since may simply not have arrived yet.)
+    /// learns them here). Ones the master knows that the agent does not report may have
+    /// been lost with an old connection, or may simply not have reached the agent when
+    /// it wrote the message: as Mesos, the master asks the agent about them with a
+    /// `ReconcileOperationsMessage` (sent after the operations on the same link), and the
+    /// agent answers OPERATION_DROPPED for those it truly does not know.
     pub(super) fn update_slave(
         &mut self,
-        _ctx: &mut Context<Self>,
+        ctx: &mut Context<Self>,
         from: &Upid,
         msg: internal::UpdateSlaveMessage,
     ) {
@@ -449,11 +453,9 @@ impl Master {
                 .resource_versions
                 .insert(agent_id.clone(), v);
         }
-        let Some(reported) = msg.operations else {
-            return;
-        };
+        let reported = msg.operations.map(|o| o.operations).unwrap_or_default();
         let mut seen = std::collections::HashSet::new();
-        for mut op in reported.operations {
+        for mut op in reported {
             seen.insert(op.uuid.value.clone());
             if self.state.operations.is_finished(&op.uuid.value) {
                 // A report sent before the acknowledgement reached the agent.
@@ -481,34 +483,26 @@ impl Master {
                 self.state.operations.add(op);
             }
         }
-        let since = self
+        let unreported: Vec<internal::reconcile_operations_message::Operation> = self
             .state
-            .agents
-            .registered
-            .get(&agent_id)
-            .map_or(f64::NEG_INFINITY, |a| {
-                a.reregistered_time.unwrap_or(a.registered_time)
-            });
-        let operations = &self.state.operations;
-        let dropped: Vec<v1::Operation> = operations
+            .operations
             .of_agent(&agent_id)
             .filter(|o| !seen.contains(&o.uuid.value))
-            .filter(|o| o.latest_status.state() == OperationState::OperationPending)
-            .filter(|o| operations.sent_at(&o.uuid.value).is_some_and(|t| t < since))
-            .cloned()
+            .map(|o| internal::reconcile_operations_message::Operation {
+                operation_uuid: Some(o.uuid.clone()),
+                resource_provider_id: None,
+                operation_id: None,
+            })
             .collect();
-        for op in dropped {
-            self.state.operations.remove(&op.uuid.value);
-            let fid = op.framework_id.as_ref().map(|f| f.value.clone());
-            if let (Some(id), Some(fid)) = (op.info.id.as_ref(), fid) {
-                let status = ops::master_status(
-                    OperationState::OperationDropped,
-                    Some(id),
-                    Some(&agent_id),
-                    Some("The agent does not know the operation".into()),
-                );
-                self.send_event(&fid, &status_event(status));
-            }
+        if !unreported.is_empty() {
+            tracing::info!(agent = %agent_id, "reconciling {} operations the agent did not report", unreported.len());
+            ctx.send(
+                from,
+                internal::ReconcileOperationsMessage {
+                    operations: unreported,
+                    framework_id: None,
+                },
+            );
         }
     }
 }

@@ -31,6 +31,10 @@ pub struct AgentLog {
     pub legacy: bool,
     /// CheckpointResourcesMessages received.
     pub checkpoints: Vec<Vec<v1::Resource>>,
+    /// Lose every ApplyOperationMessage (as if it never arrived).
+    pub lose_operations: bool,
+    /// ReconcileOperationsMessages received.
+    pub reconciles: Vec<internal::ReconcileOperationsMessage>,
 }
 
 pub struct OpsAgent {
@@ -97,12 +101,19 @@ impl Process for OpsAgent {
         });
         h.on::<internal::ApplyOperationMessage>(|a, ctx, from, m| {
             let mut log = a.log.lock().unwrap();
-            let (state, message) = match log.total.apply(&m.operation_info) {
+            if log.lose_operations {
+                return;
+            }
+            let outcome = log
+                .total
+                .apply(&m.operation_info)
+                .map_err(|e| e.to_string());
+            let (state, message) = match outcome {
                 Ok(t) => {
                     log.total = t;
                     (v1::OperationState::OperationFinished, None)
                 }
-                Err(e) => (v1::OperationState::OperationFailed, Some(e.to_string())),
+                Err(e) => (v1::OperationState::OperationFailed, Some(e)),
             };
             let status = v1::OperationStatus {
                 operation_id: m.operation_info.id.clone(),
@@ -134,6 +145,36 @@ impl Process for OpsAgent {
             log.unacked.push(update.clone());
             drop(log);
             ctx.send(from, update);
+        });
+        // The master asks about operations missing from UpdateSlaveMessage: the ones
+        // unknown here are DROPPED (best effort, no status uuid), known ones need nothing.
+        h.on::<internal::ReconcileOperationsMessage>(|a, ctx, from, m| {
+            let mut log = a.log.lock().unwrap();
+            let agent_id = log.id.clone().map(|value| v1::AgentId { value });
+            for op in &m.operations {
+                let known = log
+                    .operations
+                    .iter()
+                    .any(|o| Some(&o.uuid) == op.operation_uuid.as_ref());
+                if known {
+                    continue;
+                }
+                ctx.send(
+                    from,
+                    internal::UpdateOperationStatusMessage {
+                        framework_id: None,
+                        slave_id: agent_id.clone(),
+                        status: v1::OperationStatus {
+                            state: v1::OperationState::OperationDropped as i32,
+                            agent_id: agent_id.clone(),
+                            ..Default::default()
+                        },
+                        latest_status: None,
+                        operation_uuid: op.operation_uuid.clone(),
+                    },
+                );
+            }
+            log.reconciles.push(m);
         });
         h.on::<internal::CheckpointResourcesMessage>(|a, _, _, m| {
             a.log.lock().unwrap().checkpoints.push(m.resources);
