@@ -27,6 +27,9 @@ pub(crate) struct Filter {
 #[derive(Debug, Default)]
 pub(crate) struct AgentFilters {
     pub by_key: FxHashMap<(FwIdx, RoleId), Vec<Filter>>,
+    /// One bit per key of `by_key`, hashed into 64: a clear bit means no filter for that
+    /// (framework, role), known without touching the map's table (a cache miss per agent).
+    pub mask: u64,
     /// Bumped whenever a filter goes away (so cached "all filtered" results are redone).
     pub version: u64,
     /// The last refused set, shared by later filters refusing the same resources (every
@@ -55,8 +58,25 @@ impl AgentFilters {
     /// True if (`fw`, `role`) has any filter here.
     #[inline]
     pub fn has_any(&self, fw: FwIdx, role: RoleId) -> bool {
-        !self.by_key.is_empty() && self.by_key.contains_key(&(fw, role))
+        self.mask & key_bit(fw, role) != 0 && self.by_key.contains_key(&(fw, role))
     }
+
+    /// Recomputes `mask` after keys left `by_key`.
+    pub fn refresh_mask(&mut self) {
+        self.mask = self
+            .by_key
+            .keys()
+            .fold(0, |m, (fw, role)| m | key_bit(*fw, *role));
+    }
+}
+
+/// The `AgentFilters::mask` bit of a (framework, role) key.
+#[inline]
+pub(crate) fn key_bit(fw: FwIdx, role: RoleId) -> u64 {
+    let h = (fw as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((role as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F));
+    1 << (h >> 58)
 }
 
 /// Adds `delta` to the live-filter count of `role`, dropping roles that reach zero.
@@ -113,6 +133,7 @@ impl HierarchicalAllocator {
                 r
             }
         };
+        filters.mask |= key_bit(fw, role);
         filters.by_key.entry((fw, role)).or_default().push(Filter {
             refused,
             refused_q,
@@ -150,6 +171,7 @@ impl HierarchicalAllocator {
             }
             if emptied {
                 a.filters.by_key.remove(&(top.fw, top.role));
+                a.filters.refresh_mask();
             }
             if removed {
                 count_filters(&mut self.live_filters, top.role, -1);
@@ -182,6 +204,7 @@ impl HierarchicalAllocator {
             });
             if a.filters.by_key.len() != before {
                 a.filters.version += 1;
+                a.filters.refresh_mask();
             }
             if !a.filters.by_key.keys().any(|(f, _)| *f == fw) {
                 self.fw_mut(fw).filter_agents.remove(&agent);
@@ -196,5 +219,47 @@ impl HierarchicalAllocator {
             .iter()
             .filter_map(|(role, n)| Some((self.roles.name_of(*role)?.to_string(), *n)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(expires: u64) -> Filter {
+        Filter {
+            refused: Arc::new(Resources::new()),
+            refused_q: Quantities::ZERO,
+            expires: Duration::from_secs(expires),
+            seq: expires,
+        }
+    }
+
+    #[test]
+    fn mask_tracks_the_keys() {
+        let mut f = AgentFilters::default();
+        assert!(!f.has_any(1, 0));
+        for fw in 0..200 {
+            f.mask |= key_bit(fw, fw % 3);
+            f.by_key.insert((fw, fw % 3), vec![filter(10)]);
+        }
+        for fw in 0..200 {
+            assert!(f.has_any(fw, fw % 3), "framework {fw}");
+            assert!(!f.has_any(fw, fw % 3 + 3), "framework {fw} in another role");
+        }
+        f.by_key.retain(|(fw, _), _| *fw == 7);
+        f.refresh_mask();
+        assert_eq!(f.mask, key_bit(7, 1));
+        assert!(f.has_any(7, 1));
+        assert!(!f.has_any(8, 2));
+        f.by_key.clear();
+        f.refresh_mask();
+        assert_eq!(f.mask, 0);
+    }
+
+    #[test]
+    fn key_bits_spread_over_the_word() {
+        let bits = (0..1000).fold(0u64, |m, fw| m | key_bit(fw, 0));
+        assert_eq!(bits.count_ones(), 64);
     }
 }
