@@ -800,7 +800,7 @@ fn a_stale_update_slave_after_a_late_reregistration_does_not_drop_a_known_operat
 }
 
 #[test]
-fn an_operation_the_agent_never_got_is_dropped_once() {
+fn an_operation_the_agent_never_got_is_dropped_once_and_undone() {
     let s = setup();
     let mut fw = subscribe(&s);
     let (offer, agent, _) = fw.offer(&s);
@@ -820,9 +820,33 @@ fn an_operation_the_agent_never_got_is_dropped_once() {
     assert_eq!(st["operation_id"]["value"], "lost");
     assert_eq!(st["agent_id"]["value"], agent.as_str());
     assert!(st.get("uuid").is_none(), "not to be acknowledged: {st}");
-    // Forgotten.
+    // Forgotten, and the reservation the agent never made is gone from the master's
+    // view, /roles and the allocator.
     assert_eq!(s.master.with(|m| m.state().operations.len()), 0);
     assert!(state(&s).get("operations").is_none());
+    assert_eq!(reserved_in_state(&s, "cpus"), 0.0);
+    let roles = http(s.master.addr(), "GET", "/roles", &[], b"").json();
+    let web_reserved_cpus = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "web")
+        .map_or(0.0, |r| r["reserved"]["cpus"].as_f64().unwrap_or(0.0));
+    assert_eq!(web_reserved_cpus, 0.0, "{roles}");
+    let (_, _, o) = fw.offer(&s);
+    let resources = o["resources"].as_array().unwrap();
+    assert!(
+        resources
+            .iter()
+            .all(|r| r["reservations"].as_array().is_none_or(|v| v.is_empty())),
+        "{o}"
+    );
+    let cpus: f64 = resources
+        .iter()
+        .filter(|r| r["name"] == "cpus")
+        .map(|r| r["scalar"]["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(cpus, 4.0, "{o}");
     // Another report from the agent asks nothing more; reconciling now answers UNKNOWN,
     // so the DROPPED above was the only one forwarded (the agent answered DROPPED to
     // each question, one per UpdateSlaveMessage that missed the operation).
@@ -841,5 +865,142 @@ fn an_operation_the_agent_never_got_is_dropped_once() {
         json!([{"operation_id": {"value": "lost"}, "agent_id": {"value": agent}}]),
     );
     assert_eq!(fw.next_status()["state"], "OPERATION_UNKNOWN");
+    s.master.stop();
+}
+
+#[test]
+fn a_failed_destroy_leaves_the_volume_in_the_master_and_in_offers() {
+    let s = setup();
+    let mut fw = subscribe(&s);
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([
+            {"type": "RESERVE", "id": {"value": "res"},
+             "reserve": {"resources": [reserved("disk", 300.0)]}},
+            {"type": "CREATE", "id": {"value": "vol"},
+             "create": {"volumes": [volume(100.0, "kept")]}}
+        ]),
+    );
+    for _ in 0..2 {
+        let st = fw.next_status();
+        assert_eq!(st["state"], "OPERATION_FINISHED");
+        fw.ack(&s, &st);
+    }
+    // The agent refuses the DESTROY (as the real one does for a volume in use).
+    s.agent.log.lock().unwrap().fail_operations = true;
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "DESTROY", "id": {"value": "destroy"},
+                "destroy": {"volumes": [volume(100.0, "kept")]}}]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["operation_id"]["value"], "destroy");
+    assert_eq!(st["state"], "OPERATION_FAILED", "{st}");
+    fw.ack(&s, &st);
+    // The master's view is the agent's again: the volume is there.
+    let master_volumes = s.master.with(|m| {
+        let mut v = m
+            .state()
+            .agents
+            .registered
+            .values()
+            .next()
+            .unwrap()
+            .total
+            .persistent_volumes();
+        v.unallocate();
+        v
+    });
+    assert_eq!(master_volumes.disk(), Some(100));
+    let agent_total = s.agent.log.lock().unwrap().total.clone();
+    let master_total = s.master.with(|m| {
+        m.state()
+            .agents
+            .registered
+            .values()
+            .next()
+            .unwrap()
+            .total
+            .clone()
+    });
+    assert_eq!(master_total, agent_total);
+    assert_eq!(reserved_in_state(&s, "disk"), 300.0);
+    let full = http(s.master.addr(), "GET", "/slaves", &[], b"").json();
+    let listed = full["slaves"][0]["reserved_resources_full"]["web"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["disk"]["persistence"]["id"] == "kept" && r["scalar"]["value"] == 100.0);
+    assert!(listed, "{full}");
+    let roles = http(s.master.addr(), "GET", "/roles", &[], b"").json();
+    let web = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "web")
+        .cloned()
+        .expect("web in /roles");
+    assert_eq!(web["reserved"]["disk"], 300.0, "{roles}");
+    // The allocator offers the volume again, next to the rest of the reservation.
+    let (_, _, o) = fw.offer(&s);
+    let disks: Vec<&Value> = o["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["name"] == "disk" && r["reservations"][0]["role"] == "web")
+        .collect();
+    let volume_offered = disks
+        .iter()
+        .any(|r| r["disk"]["persistence"]["id"] == "kept" && r["scalar"]["value"] == 100.0);
+    assert!(volume_offered, "{o}");
+    let plain_reserved: f64 = disks
+        .iter()
+        .filter(|r| r.get("disk").is_none())
+        .map(|r| r["scalar"]["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(plain_reserved, 200.0, "{o}");
+    // A failed RESERVE is undone the same way.
+    fw.accept(
+        &s,
+        o["id"]["value"].as_str().unwrap(),
+        json!([{"type": "RESERVE", "id": {"value": "cpus"},
+                "reserve": {"resources": [reserved("cpus", 1.0)]}}]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["state"], "OPERATION_FAILED", "{st}");
+    assert_eq!(reserved_in_state(&s, "cpus"), 0.0);
+    // And a failed GROW_VOLUME: the volume keeps its size, the addition stays plain.
+    let (offer, _, _) = fw.offer(&s);
+    fw.accept(
+        &s,
+        &offer,
+        json!([{"type": "GROW_VOLUME", "id": {"value": "grow"},
+                "grow_volume": {"volume": volume(100.0, "kept"),
+                                "addition": reserved("disk", 50.0)}}]),
+    );
+    let st = fw.next_status();
+    assert_eq!(st["state"], "OPERATION_FAILED", "{st}");
+    let master_total = s.master.with(|m| {
+        m.state()
+            .agents
+            .registered
+            .values()
+            .next()
+            .unwrap()
+            .total
+            .clone()
+    });
+    assert_eq!(master_total, s.agent.log.lock().unwrap().total.clone());
+    let (_, _, o) = fw.offer(&s);
+    let volume_offered = o["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["disk"]["persistence"]["id"] == "kept" && r["scalar"]["value"] == 100.0);
+    assert!(volume_offered, "{o}");
     s.master.stop();
 }

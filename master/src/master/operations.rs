@@ -11,8 +11,8 @@
 use libprocess::{Context, Upid};
 use mesos_protos::mesos::internal;
 use mesos_protos::resources::{
-    convert_resources_format, operation_resources_mut, unallocated_operation, ResourceFormat,
-    Resources,
+    convert_resources_format, operation_resources_mut, resource_conversions, unallocated_operation,
+    ResourceConversion, ResourceFormat, Resources,
 };
 use mesos_protos::v1;
 use mesos_protos::v1::agent_info::capability::Type as AgentCapability;
@@ -99,6 +99,19 @@ pub(crate) fn allocator_operations(op: &v1::offer::Operation) -> Vec<AllocOp> {
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// The allocator operations that undo `ops`: in reverse order, each one turned around.
+pub(crate) fn invert(ops: Vec<AllocOp>) -> Vec<AllocOp> {
+    ops.into_iter()
+        .rev()
+        .map(|o| match o {
+            AllocOp::Reserve(r) => AllocOp::Unreserve(r),
+            AllocOp::Unreserve(r) => AllocOp::Reserve(r),
+            AllocOp::Create(v) => AllocOp::Destroy(v),
+            AllocOp::Destroy(v) => AllocOp::Create(v),
+        })
+        .collect()
 }
 
 /// Mesos keeps scalars to three decimals.
@@ -305,6 +318,11 @@ impl Master {
         let framework_known = fid
             .as_ref()
             .is_some_and(|f| self.state.frameworks.contains_key(f));
+        let before = self
+            .state
+            .operations
+            .get(&uuid)
+            .map(|o| o.latest_status.state());
         let outcome = self.state.operations.update(
             &uuid,
             &msg.status,
@@ -344,6 +362,9 @@ impl Master {
                 && self.state.completed_frameworks.iter().any(|c| &c.id == f)
         });
         let wants_feedback = operation.info.id.is_some() && fid.is_some() && !removed;
+        if before.is_some_and(|b| !ops::is_terminal(b)) {
+            self.operation_terminated(ctx, &operation);
+        }
         match (forward, fid) {
             (Some(status), Some(fid)) => self.send_event(&fid, &status_event(status)),
             // The framework is not (yet) back: the agent retries until it acknowledges.
@@ -368,6 +389,76 @@ impl Master {
         if msg.status.uuid.is_none() && ops::is_terminal(msg.status.state()) {
             self.state.operations.finish(&uuid);
         }
+    }
+
+    /// An operation just became terminal. Every operation here was applied by the master
+    /// when it was accepted (speculatively); unless it FINISHED, the agent's resources
+    /// never changed, so the master's view of the agent and the allocator go back.
+    /// (Mesos 1.8 has no such step: its agent aborts rather than fail a speculative
+    /// operation, and never reports one DROPPED except one it never received, which
+    /// also left its resources as they were. Ours answers OPERATION_FAILED, e.g. for a
+    /// DESTROY of a volume still in use.)
+    fn operation_terminated(&mut self, ctx: &mut Context<Self>, op: &v1::Operation) {
+        let state = op.latest_status.state();
+        if !ops::is_terminal(state) || state == OperationState::OperationFinished {
+            return;
+        }
+        let Some(agent_id) = op.agent_id.as_ref().map(|a| a.value.clone()) else {
+            return;
+        };
+        let Some(agent) = self.state.agents.registered.get_mut(&agent_id) else {
+            return;
+        };
+        let bare = unallocated_operation(&op.info);
+        let undone = resource_conversions(&bare).and_then(|cs| {
+            let inverse: Vec<ResourceConversion> = cs
+                .into_iter()
+                .rev()
+                .map(|c| ResourceConversion::new(c.converted, c.consumed))
+                .collect();
+            agent.total.apply_conversions(&inverse)
+        });
+        match undone {
+            Ok(total) => agent.total = total,
+            Err(e) => {
+                tracing::error!(agent = %agent_id, "cannot undo an operation that ended {} in the master's view of the agent: {e}", state.as_str_name());
+                return;
+            }
+        }
+        tracing::info!(agent = %agent_id, operation = ?op.info.id.as_ref().map(|i| &i.value),
+            "operation ended {}: undoing it in the master and the allocator", state.as_str_name());
+        self.undo_in_allocator(ctx, agent_id, invert(allocator_operations(&op.info)), 3);
+    }
+
+    /// Gives the allocator the inverse of a failed operation: the resources it produced
+    /// must be free, so the agent's offers go back first. An allocation cycle may hand
+    /// them out again before the change lands: then it is tried again (a few times).
+    fn undo_in_allocator(
+        &mut self,
+        ctx: &mut Context<Self>,
+        agent_id: String,
+        inverse: Vec<AllocOp>,
+        tries: u32,
+    ) {
+        let offers: Vec<String> = self
+            .state
+            .agents
+            .registered
+            .get(&agent_id)
+            .map(|a| a.offers.iter().cloned().collect())
+            .unwrap_or_default();
+        for oid in offers {
+            self.rescind_offer(&oid);
+        }
+        let fut = self.allocator.update_available(&agent_id, &inverse);
+        ctx.defer(fut, move |m: &mut Master, ctx, result| {
+            let Err(e) = result else { return };
+            if tries > 1 && m.state.agents.registered.contains_key(&agent_id) {
+                m.undo_in_allocator(ctx, agent_id, inverse, tries - 1);
+            } else {
+                tracing::error!(agent = %agent_id, "the allocator keeps a failed operation's resources (in use?): {e}");
+            }
+        });
     }
 
     /// ACKNOWLEDGE_OPERATION_STATUS from a framework.
@@ -464,6 +555,7 @@ impl Master {
             if let Some(known) = self.state.operations.get(&op.uuid.value) {
                 // Keep the master's record (it has the framework's info), but take the
                 // agent's newer statuses.
+                let was_terminal = ops::is_terminal(known.latest_status.state());
                 let mut merged = known.clone();
                 merged.latest_status = op.latest_status.clone();
                 for s in &op.statuses {
@@ -475,7 +567,10 @@ impl Master {
                         merged.statuses.push(s.clone());
                     }
                 }
-                self.state.operations.add(merged);
+                self.state.operations.add(merged.clone());
+                if !was_terminal {
+                    self.operation_terminated(ctx, &merged);
+                }
             } else {
                 op.agent_id = Some(v1::AgentId {
                     value: agent_id.clone(),
@@ -536,6 +631,39 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn invert_reverses_the_steps_and_turns_each_around() {
+        let r = |v: f64| {
+            Resources::from(
+                &mesos_protos::resources::from_string(&format!("disk:{v}"), "*").unwrap()[0],
+            )
+        };
+        let inv = invert(vec![
+            AllocOp::Destroy(r(1.0)),
+            AllocOp::Create(r(2.0)),
+            AllocOp::Reserve(r(3.0)),
+            AllocOp::Unreserve(r(4.0)),
+        ]);
+        let shape: Vec<(&str, Option<u64>)> = inv
+            .iter()
+            .map(|o| match o {
+                AllocOp::Reserve(x) => ("reserve", x.disk()),
+                AllocOp::Unreserve(x) => ("unreserve", x.disk()),
+                AllocOp::Create(x) => ("create", x.disk()),
+                AllocOp::Destroy(x) => ("destroy", x.disk()),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("reserve", Some(4)),
+                ("unreserve", Some(3)),
+                ("destroy", Some(2)),
+                ("create", Some(1)),
+            ]
+        );
     }
 
     #[test]

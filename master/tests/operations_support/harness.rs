@@ -33,6 +33,9 @@ pub struct AgentLog {
     pub checkpoints: Vec<Vec<v1::Resource>>,
     /// Lose every ApplyOperationMessage (as if it never arrived).
     pub lose_operations: bool,
+    /// Refuse every operation with OPERATION_FAILED (as the real agent does for a
+    /// DESTROY of a volume a task uses).
+    pub fail_operations: bool,
     /// ReconcileOperationsMessages received.
     pub reconciles: Vec<internal::ReconcileOperationsMessage>,
 }
@@ -104,10 +107,13 @@ impl Process for OpsAgent {
             if log.lose_operations {
                 return;
             }
-            let outcome = log
-                .total
-                .apply(&m.operation_info)
-                .map_err(|e| e.to_string());
+            let outcome = if log.fail_operations {
+                Err("refused by the test".to_string())
+            } else {
+                log.total
+                    .apply(&m.operation_info)
+                    .map_err(|e| e.to_string())
+            };
             let (state, message) = match outcome {
                 Ok(t) => {
                     log.total = t;
