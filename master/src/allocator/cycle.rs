@@ -267,8 +267,8 @@ impl HierarchicalAllocator {
             if !self.allocatable(fw, role, &fs.all) {
                 return Outcome::Skip(NoOfferReason::BelowMinimum);
             }
-            if a.filters.has_any(fw, role)
-                && a.filters.filters(fw, role, &a.free, &fs.all, pass.now)
+            if a.filters
+                .filters(fw, role, &a.free, &fs.all, pass.now, Some(a.free_version))
             {
                 return Outcome::Skip(NoOfferReason::Filtered);
             }
@@ -317,7 +317,8 @@ impl HierarchicalAllocator {
             return Outcome::Skip(shrink_reason.unwrap_or(NoOfferReason::BelowMinimum));
         }
         let a = self.agent(agent);
-        if a.filters.has_any(fw, role) && a.filters.filters(fw, role, &offer, &split.all, pass.now)
+        if a.filters
+            .filters(fw, role, &offer, &split.all, pass.now, None)
         {
             return Outcome::Skip(NoOfferReason::Filtered);
         }

@@ -35,10 +35,16 @@ pub(crate) struct AgentFilters {
     /// The last refused set, shared by later filters refusing the same resources (every
     /// framework declining a whole agent refuses the same set).
     pub last_refused: Option<Arc<Resources>>,
+    /// (free version, refused set's address, whether it contains the free set). The
+    /// address is only compared while the set is alive: a filter holding it is being read.
+    pub contains_memo: std::cell::Cell<Option<(u64, usize, bool)>>,
 }
 
 impl AgentFilters {
-    /// True if a live filter of (`fw`, `role`) covers `candidate`.
+    /// True if a live filter of (`fw`, `role`) covers `candidate`. `free_version`: the
+    /// candidate is the agent's whole free set at that version, so whether a refused set
+    /// contains it is remembered (every framework declining the agent refused the same
+    /// shared set, and a walk asks once per framework).
     pub fn filters(
         &self,
         fw: FwIdx,
@@ -46,17 +52,35 @@ impl AgentFilters {
         candidate: &Resources,
         candidate_q: &Quantities,
         now: Duration,
+        free_version: Option<u64>,
     ) -> bool {
+        if self.mask & key_bit(fw, role) == 0 {
+            return false;
+        }
         let Some(list) = self.by_key.get(&(fw, role)) else {
             return false;
         };
         list.iter().any(|f| {
-            f.expires > now && f.refused_q.contains(candidate_q) && f.refused.contains(candidate)
+            if f.expires <= now || !f.refused_q.contains(candidate_q) {
+                return false;
+            }
+            let Some(version) = free_version else {
+                return f.refused.contains(candidate);
+            };
+            let ptr = Arc::as_ptr(&f.refused) as usize;
+            match self.contains_memo.get() {
+                Some((v, p, known)) if v == version && p == ptr => known,
+                _ => {
+                    let known = f.refused.contains(candidate);
+                    self.contains_memo.set(Some((version, ptr, known)));
+                    known
+                }
+            }
         })
     }
 
     /// True if (`fw`, `role`) has any filter here.
-    #[inline]
+    #[cfg(test)]
     pub fn has_any(&self, fw: FwIdx, role: RoleId) -> bool {
         self.mask & key_bit(fw, role) != 0 && self.by_key.contains_key(&(fw, role))
     }
@@ -134,6 +158,7 @@ impl HierarchicalAllocator {
             }
         };
         filters.mask |= key_bit(fw, role);
+        filters.contains_memo.set(None);
         filters.by_key.entry((fw, role)).or_default().push(Filter {
             refused,
             refused_q,
@@ -172,6 +197,7 @@ impl HierarchicalAllocator {
             if emptied {
                 a.filters.by_key.remove(&(top.fw, top.role));
                 a.filters.refresh_mask();
+                a.filters.contains_memo.set(None);
             }
             if removed {
                 count_filters(&mut self.live_filters, top.role, -1);
@@ -205,6 +231,7 @@ impl HierarchicalAllocator {
             if a.filters.by_key.len() != before {
                 a.filters.version += 1;
                 a.filters.refresh_mask();
+                a.filters.contains_memo.set(None);
             }
             if !a.filters.by_key.keys().any(|(f, _)| *f == fw) {
                 self.fw_mut(fw).filter_agents.remove(&agent);
@@ -255,6 +282,47 @@ mod tests {
         f.by_key.clear();
         f.refresh_mask();
         assert_eq!(f.mask, 0);
+    }
+
+    #[test]
+    fn containment_is_remembered_per_free_version_and_refused_set() {
+        let refused = Arc::new(Resources::parse("cpus:4;mem:64", "*").unwrap());
+        let small = Resources::parse("cpus:1", "*").unwrap();
+        let big = Resources::parse("cpus:8", "*").unwrap();
+        let mut f = AgentFilters::default();
+        for fw in [1, 2] {
+            f.mask |= key_bit(fw, 0);
+            let mut one = filter(10);
+            one.refused = refused.clone();
+            f.by_key.insert((fw, 0), vec![one]);
+        }
+        let now = Duration::from_secs(1);
+        assert!(f.filters(1, 0, &small, &Quantities::ZERO, now, Some(5)));
+        assert_eq!(
+            f.contains_memo.get(),
+            Some((5, Arc::as_ptr(&refused) as usize, true))
+        );
+        // Same version and set: the remembered answer (even for other resources, which
+        // at one free version cannot happen).
+        assert!(f.filters(2, 0, &big, &Quantities::ZERO, now, Some(5)));
+        // A new free version is checked again.
+        assert!(!f.filters(2, 0, &big, &Quantities::ZERO, now, Some(6)));
+        // Without a version nothing is remembered or trusted.
+        assert!(f.filters(2, 0, &small, &Quantities::ZERO, now, None));
+        assert_eq!(
+            f.contains_memo.get(),
+            Some((6, Arc::as_ptr(&refused) as usize, false))
+        );
+        // Expired filters and unknown keys never filter.
+        assert!(!f.filters(
+            1,
+            0,
+            &small,
+            &Quantities::ZERO,
+            Duration::from_secs(10),
+            None
+        ));
+        assert!(!f.filters(3, 0, &small, &Quantities::ZERO, now, None));
     }
 
     #[test]
