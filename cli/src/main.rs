@@ -6,6 +6,12 @@
 //! their `--flag=value` words to the components' own flag parsers (Mesos names, `MESOS_*`
 //! variables); the client subcommands take a few flags of their own ([`args`]).
 
+/// mimalloc instead of glibc's malloc: the allocator's cycle makes a handful of small
+/// allocations per offer, and with glibc's allocator they were over a third of the cycle
+/// (BENCHMARKS.md, allocator run E).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod agent;
 mod args;
 mod execute;

@@ -15,6 +15,10 @@
 // One `clock_gettime` call reads this thread's CPU clock; std has no safe equivalent.
 #![allow(unsafe_code)]
 
+/// The allocator the `mesos` binary runs with (see cli/src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
