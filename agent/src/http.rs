@@ -209,7 +209,7 @@ pub struct AgentView<'a> {
     pub info: &'a v1::AgentInfo,
     /// The agent's total resources with its checkpointed reservations and volumes
     /// applied (what `/state` reports as `resources`).
-    pub total_resources: Vec<v1::Resource>,
+    pub total_resources: &'a mesos_protos::resources::Resources,
     /// The master it registers with.
     pub master: &'a Upid,
     /// Registered with the master.

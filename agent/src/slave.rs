@@ -184,14 +184,7 @@ impl Slave {
         crate::http::AgentView {
             flags: &self.flags,
             info: &self.info,
-            total_resources: {
-                let total = self.total_resources();
-                if total.is_empty() {
-                    self.info.resources.clone()
-                } else {
-                    total
-                }
-            },
+            total_resources: self.ops.total(),
             master: &self.master,
             registered: self.state == SlaveState::Running,
             frameworks: &self.frameworks,

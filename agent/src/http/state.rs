@@ -45,7 +45,7 @@ fn by_role(resources: &Resources, each: impl Fn(&Resources) -> Value) -> Value {
 /// The whole `/state` object; `pid` is the agent's UPID.
 pub fn state_json(view: &AgentView<'_>, pid: &str) -> Value {
     let info = view.info;
-    let total = Resources::from_resources(&view.total_resources);
+    let total = view.total_resources.clone();
     let used = allocated(view);
     let mut o = Map::new();
     o.insert("version".into(), json!(VERSION));

@@ -43,6 +43,11 @@ pub struct OperationsState {
 }
 
 impl OperationsState {
+    /// The total: `--resources` with reservations and volumes applied.
+    pub(crate) fn total(&self) -> &Resources {
+        &self.total
+    }
+
     /// The state of an agent with these `--resources`, before recovery.
     pub fn new(info: &v1::AgentInfo) -> OperationsState {
         let flag = state::from_wire(&info.resources).unwrap_or_else(|e| {
